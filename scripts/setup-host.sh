@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs the host tools Image Studio drives: mkosi (24 or later) and what a disk build,
+# a conversion and a VM need. Idempotent and quiet when everything is already there.
+# On Debian 12 mkosi 14 is too old, so bookworm-backports is enabled using the mirror
+# this machine already uses (never a hard-coded host).
+set -euo pipefail
+
+[[ $(id -u) -eq 0 ]] || { echo "setup-host: run as root (apt-get installs packages)" >&2; exit 1; }
+
+. /etc/os-release
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(kmod fdisk dosfstools mtools squashfs-tools erofs-utils
+  e2fsprogs cpio zstd xz-utils python3-pefile python3-cryptography
+  debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates)
+[[ ${ID} == ubuntu ]] && pkgs+=(ubuntu-keyring)
+# Packages that must come from backports on Debian 12 (mkosi 24, systemd 254 with ukify).
+bpo_pkgs=(mkosi systemd systemd-boot systemd-container udev libsystemd-shared libsystemd0)
+[[ ${EXTRA_PACKAGES:-} ]] && read -ra extra <<<"$EXTRA_PACKAGES" && pkgs+=("${extra[@]}")
+
+# The first mirror this machine's apt sources use for its own release.
+host_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    # deb822 stanzas: print the URI of a stanza whose Suites include this release.
+    awk -v rel="$VERSION_CODENAME" '
+      function flush() { if (uri != "" && (" " suites " ") ~ (" " rel " ")) print uri; uri = ""; suites = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^URIs:/ { uri = $2 }
+      /^Suites:/ { $1 = ""; suites = $0 }
+      END { flush() }' "$f"
+  done
+  if [[ -f /etc/apt/sources.list ]]; then
+    awk -v rel="$VERSION_CODENAME" '$1 == "deb" && $3 == rel { print $2 }' /etc/apt/sources.list
+  fi
+}
+
+missing_pkgs() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+mkosi_ok() {
+  command -v mkosi >/dev/null || return 1
+  local v; v=$(mkosi --version 2>/dev/null | awk '{print $2}' | cut -d. -f1)
+  [[ ${v:-0} -ge 24 ]]
+}
+
+apt_updated=
+apt_update() { [[ $apt_updated ]] || { apt-get update -qq; apt_updated=1; }; }
+
+if [[ ${ID} == debian && ${VERSION_ID:-} == 12 ]]; then
+  bpo=/etc/apt/sources.list.d/image-studio-backports.sources
+  if [[ ! -f $bpo ]]; then
+    mirror=$(host_mirror | head -n1 || true)
+    [[ -n $mirror ]] || { echo "setup-host: no Debian mirror found in /etc/apt/sources*" >&2; exit 1; }
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$mirror" >"$bpo"
+    echo "setup-host: enabled bookworm-backports from $mirror"
+    apt_updated=
+  fi
+  if ! mkosi_ok || [[ -n $(missing_pkgs "${bpo_pkgs[@]}") ]]; then
+    apt_update
+    apt-get install -y -qq -o=Dpkg::Use-Pty=0 -t bookworm-backports "${bpo_pkgs[@]}" >/dev/null
+  fi
+else
+  pkgs+=(mkosi systemd-container systemd-boot systemd-ukify systemd-repart)
+fi
+
+todo=$(missing_pkgs "${pkgs[@]}")
+if [[ -n $todo ]]; then
+  apt_update
+  # shellcheck disable=SC2086
+  apt-get install -y -qq -o=Dpkg::Use-Pty=0 $todo >/dev/null
+fi
+
+mkosi_ok || { echo "setup-host: mkosi 24 or later is needed, found: $(mkosi --version 2>&1 || true)" >&2; exit 1; }

@@ -1,0 +1,220 @@
+// The profile document: everything the dashboard knows about one image, validated by zod.
+// Types are inferred from these schemas; the settings part is derived from the model.
+import { z } from "zod";
+import { FEATURE_VALUES, SETTINGS, type SettingDef, type SettingValues, type ValuePattern } from "./settings";
+import { parseSize } from "./size";
+
+/** Characters that would change the structure of an INI-style file if written into a value. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * A value safe to write after `Key=` in mkosi.conf: mkosi 24 cuts every line at `#` or `;`
+ * wherever they stand, and a newline would start a new setting.
+ */
+export function mkosiValueProblem(value: string): string | undefined {
+  if (CONTROL.test(value)) return "must not contain line breaks or control characters";
+  if (/[#;]/.test(value)) return "must not contain '#' or ';' (mkosi reads them as the start of a comment)";
+  if (value !== value.trim()) return "must not start or end with spaces";
+  return undefined;
+}
+
+/** A value safe in a systemd-style unit or repart.d file (comments only at line start). */
+export function unitValueProblem(value: string): string | undefined {
+  if (CONTROL.test(value)) return "must not contain line breaks or control characters";
+  if (value.endsWith("\\")) return "must not end with '\\' (it would continue onto the next line)";
+  if (value !== value.trim()) return "must not start or end with spaces";
+  return undefined;
+}
+
+const patterned = (p: ValuePattern | undefined, check: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const structural = check(v);
+    if (structural) ctx.addIssue({ code: "custom", message: structural });
+    else if (p && !p.regex.test(v)) ctx.addIssue({ code: "custom", message: `'${v}' must be ${p.rule}` });
+  });
+
+function settingSchema(def: SettingDef): z.ZodType {
+  const k = def.kind;
+  switch (k.type) {
+    case "boolean":
+      return z.boolean();
+    case "feature":
+      return z.enum(FEATURE_VALUES);
+    case "enum":
+      return z.enum(k.values as [string, ...string[]], { error: `must be one of ${k.values.join(", ")}` });
+    case "string":
+      return patterned(k.pattern, mkosiValueProblem).refine((v) => v.length > 0, "must not be empty");
+    case "list": {
+      const item = k.values
+        ? z.enum(k.values as [string, ...string[]], { error: `must be one of ${k.values.join(", ")}` })
+        : patterned(k.item, mkosiValueProblem).refine((v) => v.length > 0, "must not be empty");
+      return z.array(item);
+    }
+  }
+}
+
+export const settingsSchema = z
+  .object(Object.fromEntries(SETTINGS.map((d) => [d.key, settingSchema(d).optional()])))
+  .strict() as unknown as z.ZodType<SettingValues>;
+
+// --- Repositories -------------------------------------------------------------------
+
+const debWord = patterned({ regex: /^[A-Za-z0-9][A-Za-z0-9._/-]*$/, rule: "a suite or component name" }, unitValueProblem);
+
+export const repositorySchema = z.object({
+  uri: patterned({ regex: /^(https?|file):\/\/\S+$/, rule: "an http://, https:// or file:// address" }, unitValueProblem),
+  suites: z.array(debWord).min(1, "needs at least one suite"),
+  components: z.array(debWord).min(1, "needs at least one component"),
+  signedBy: patterned({ regex: /^\/[A-Za-z0-9._/+-]+$/, rule: "an absolute path to a keyring file" }, unitValueProblem)
+    .optional(),
+});
+export type Repository = z.infer<typeof repositorySchema>;
+
+// --- Partitions -----------------------------------------------------------------------
+
+export const PARTITION_TYPES = ["esp", "root", "usr", "var", "home", "swap", "linux-generic"] as const;
+export const PARTITION_FORMATS = ["vfat", "squashfs", "erofs", "ext4", "btrfs", "xfs", "swap"] as const;
+export const READ_ONLY_FORMATS = ["squashfs", "erofs"] as const;
+export const MINIMIZE = ["off", "best", "guess"] as const;
+
+const sizeString = z.string().superRefine((v, ctx) => {
+  const r = parseSize(v);
+  if (!r.ok) ctx.addIssue({ code: "custom", message: r.error });
+});
+
+// CopyFiles=SOURCE[:TARGET]: both absolute paths inside the image tree.
+const copyFilesLine = patterned(
+  { regex: /^\/[^\s:]*(:\/[^\s:]*)?$/, rule: "SOURCE or SOURCE:TARGET, both absolute paths without spaces" },
+  unitValueProblem,
+);
+
+export const partitionSchema = z.object({
+  type: z.enum(PARTITION_TYPES, { error: `must be one of ${PARTITION_TYPES.join(", ")}` }),
+  format: z.enum(PARTITION_FORMATS, { error: `must be one of ${PARTITION_FORMATS.join(", ")}` }).optional(),
+  label: patterned({ regex: /^[A-Za-z0-9%_.-]{1,36}$/, rule: "at most 36 letters, digits, '_', '.', '-' or % specifiers" }, unitValueProblem)
+    .optional(),
+  copyFiles: z.array(copyFilesLine).default([]),
+  sizeMin: sizeString.optional(),
+  sizeMax: sizeString.optional(),
+  minimize: z.enum(MINIMIZE).optional(),
+  /** Keys the form has no field for, written as they are (e.g. Verity=, SplitName=). */
+  extra: z
+    .array(
+      z.object({
+        key: z.string().regex(/^[A-Z][A-Za-z0-9]*$/, "must be a setting name such as SplitName (letters and digits)"),
+        value: z.string().superRefine((v, ctx) => {
+          const p = unitValueProblem(v);
+          if (p) ctx.addIssue({ code: "custom", message: p });
+        }),
+      }),
+    )
+    .default([]),
+});
+export type Partition = z.infer<typeof partitionSchema>;
+
+// --- Overlay scheme -------------------------------------------------------------------
+
+const mountPoint = z
+  .string()
+  .regex(/^(\/[a-z0-9][a-z0-9._-]*)+$/, "must be an absolute path of lowercase letters, digits, '.', '_' and '-', e.g. /var/lib/data")
+  .refine((p) => !/^\/(usr|boot|efi|proc|sys|dev|run|etc)(\/|$)/.test(p), "must not be under /usr, /boot, /efi, /etc or an API file system")
+  .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not contain '.' or '..' segments");
+
+export const overlaySchema = z.discriminatedUnion("scheme", [
+  /** The root is mounted read-only and nothing is writable but what the image sets up. */
+  z.object({ scheme: z.literal("readonly") }),
+  /** systemd.volatile=overlay: a tmpfs over the root, writable for the session only. */
+  z.object({ scheme: z.literal("tmpfs") }),
+  /** A writable partition, mounted at a path of the user's choice, that survives reboots. */
+  z.object({
+    scheme: z.literal("persistent"),
+    mountPoint,
+    label: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, "must be 1 to 36 letters, digits, '_' or '-'"),
+    format: z.enum(["ext4", "btrfs", "xfs"]),
+    size: sizeString,
+  }),
+]);
+export type Overlay = z.infer<typeof overlaySchema>;
+export const OVERLAY_SCHEMES = ["readonly", "tmpfs", "persistent"] as const;
+
+// --- Files ------------------------------------------------------------------------------
+
+/** A relative path that stays inside its folder: no absolute paths, no '..', no odd characters. */
+export function relativePathProblem(p: string): string | undefined {
+  if (p.length === 0) return "must not be empty";
+  if (p.length > 255) return "must be at most 255 characters";
+  if (p.startsWith("/")) return "must be relative (no leading '/')";
+  if (CONTROL.test(p) || p.includes("\\")) return "must not contain control characters or '\\'";
+  const parts = p.split("/");
+  if (parts.some((s) => s === ".." )) return "must not contain '..' (it would leave the project folder)";
+  if (parts.some((s) => s === "" || s === ".")) return "must not contain empty or '.' segments";
+  if (!/^[A-Za-z0-9._@+=,:~-]+(\/[A-Za-z0-9._@+=,:~-]+)*$/.test(p)) return "may only use letters, digits and . _ @ + = , : ~ -";
+  return undefined;
+}
+
+const relativePath = z.string().superRefine((v, ctx) => {
+  const p = relativePathProblem(v);
+  if (p) ctx.addIssue({ code: "custom", message: p });
+});
+
+export const FILE_MODES = ["0644", "0755", "0600"] as const;
+
+/** A small text file the user edits in the browser, placed into the image by mkosi.extra/. */
+export const extraFileSchema = z.object({
+  path: relativePath,
+  content: z.string().max(256 * 1024, "must be at most 256 KiB"),
+  mode: z.enum(FILE_MODES).default("0644"),
+});
+export type ExtraFile = z.infer<typeof extraFileSchema>;
+
+/** Imported content the model does not know, written back byte for byte on export. */
+export const rawFileSchema = z.object({
+  path: relativePath,
+  encoding: z.enum(["utf8", "base64"]),
+  content: z.string(),
+  mode: z.number().int().min(0).max(0o7777),
+  /** Why it is kept raw, shown in the UI. */
+  reason: z.string().max(200),
+});
+export type RawFile = z.infer<typeof rawFileSchema>;
+
+/** A setting of mkosi.conf that the model does not know, kept in place on export. */
+export const rawSettingSchema = z.object({
+  section: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "must be a section name"),
+  key: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "must be a setting name"),
+  /** As mkosi reads it: continuation lines joined with '\n'. */
+  value: z.string().superRefine((v, ctx) => {
+    for (const line of v.split("\n")) {
+      const p = line === "" ? undefined : mkosiValueProblem(line);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    }
+  }),
+});
+export type RawSetting = z.infer<typeof rawSettingSchema>;
+
+// --- The profile ------------------------------------------------------------------------
+
+export const profileDocumentSchema = z.object({
+  settings: settingsSchema,
+  /** Apt sources written in place of mkosi's own list; empty keeps mkosi's list. */
+  repositories: z.array(repositorySchema).default([]),
+  /** systemd-repart definitions in order; empty keeps mkosi's default layout. */
+  partitions: z.array(partitionSchema).default([]),
+  overlay: overlaySchema.default({ scheme: "readonly" }),
+  extraFiles: z.array(extraFileSchema).default([]),
+  rawSettings: z.array(rawSettingSchema).default([]),
+  rawFiles: z.array(rawFileSchema).default([]),
+});
+export type ProfileDocument = z.infer<typeof profileDocumentSchema>;
+export type ProfileDocumentInput = z.input<typeof profileDocumentSchema>;
+
+export const profileNameSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(80, "must be at most 80 characters")
+  .refine((v) => !CONTROL.test(v), "must not contain line breaks or control characters");
+
+export function emptyDocument(): ProfileDocument {
+  return profileDocumentSchema.parse({ settings: {} });
+}

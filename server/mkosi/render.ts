@@ -1,0 +1,190 @@
+// Profile -> a complete mkosi project as a list of files. Pure and deterministic: the same
+// profile and options give byte-identical files, in path order.
+import type { Overlay, Partition, ProfileDocument, RawSetting, Repository } from "./profile";
+import { SECTIONS, SETTINGS, type SettingDef } from "./settings";
+
+export interface RenderedFile {
+  path: string;
+  content: string;
+  encoding: "utf8" | "base64";
+  /** Unix permission bits. */
+  mode: number;
+  /** generated from the model, an extra-tree file the user edits, or imported content kept as is. */
+  origin: "generated" | "extra" | "raw";
+}
+
+export interface RenderOptions {
+  /** Major version of the mkosi that will read the project. */
+  mkosiMajor: number;
+}
+
+export const DEFAULT_MKOSI_MAJOR = 24;
+export const VOLATILE_OVERLAY = "systemd.volatile=overlay";
+const INDENT = "        ";
+
+export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor: DEFAULT_MKOSI_MAJOR }): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  const add = (path: string, content: string, origin: RenderedFile["origin"] = "generated", mode = 0o644) =>
+    files.push({ path, content, encoding: "utf8", mode, origin });
+
+  // An imported main mkosi.conf that had to be kept raw (it holds [Match]) stays in place;
+  // the model's settings then go into a drop-in, which mkosi reads after it.
+  const rawPaths = new Set(doc.rawFiles.map((f) => f.path));
+  add(rawPaths.has("mkosi.conf") ? "mkosi.conf.d/00-settings.conf" : "mkosi.conf", renderMkosiConf(doc));
+
+  if (doc.repositories.length > 0) add(sourcesPath(opts.mkosiMajor), renderSources(doc.repositories));
+
+  effectivePartitions(doc).forEach((p, i) => add(repartPath(p, i), renderPartition(p)));
+
+  for (const f of overlayFiles(doc.overlay)) add(f.path, f.content);
+  for (const f of doc.extraFiles) add(`mkosi.extra/${f.path}`, f.content, "extra", parseInt(f.mode, 8));
+  for (const f of doc.rawFiles) files.push({ path: f.path, content: f.content, encoding: f.encoding, mode: f.mode, origin: "raw" });
+
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Where the installed mkosi reads an apt sources file that replaces its own list. */
+export function sourcesPath(mkosiMajor: number): string {
+  // mkosi 25 renamed PackageManagerTrees= (mkosi.pkgmngr/) to SandboxTrees= (mkosi.sandbox/).
+  const tree = mkosiMajor >= 25 ? "mkosi.sandbox" : "mkosi.pkgmngr";
+  return `${tree}/etc/apt/sources.list.d/mkosi.sources`;
+}
+
+// --- mkosi.conf ---------------------------------------------------------------------------
+
+/** The kernel command line with the overlay scheme's word, without duplicates. */
+export function effectiveCommandLine(doc: ProfileDocument): string[] {
+  const words = [...(doc.settings.KernelCommandLine ?? [])];
+  if (doc.overlay.scheme === "tmpfs" && !words.includes(VOLATILE_OVERLAY)) words.push(VOLATILE_OVERLAY);
+  return words;
+}
+
+function settingLines(def: SettingDef, value: unknown): string[] {
+  if (value === undefined) return [];
+  switch (def.kind.type) {
+    case "boolean":
+      return [`${def.key}=${value ? "yes" : "no"}`];
+    case "list": {
+      const items = value as string[];
+      if (items.length === 0) return [];
+      // Space-delimited lists (the kernel command line) read best on one line.
+      if (def.kind.delimiter === " " || items.length === 1) return [`${def.key}=${items.join(" ")}`];
+      return [`${def.key}=`, ...items.map((v) => INDENT + v)];
+    }
+    default:
+      return [`${def.key}=${String(value)}`];
+  }
+}
+
+function rawSettingLines(s: RawSetting): string[] {
+  const [first = "", ...rest] = s.value.split("\n");
+  return [`${s.key}=${first}`, ...rest.map((l) => (l === "" ? "" : INDENT + l))].filter((l, i) => i === 0 || l !== "");
+}
+
+export function renderMkosiConf(doc: ProfileDocument): string {
+  const values: Record<string, unknown> = { ...doc.settings, KernelCommandLine: effectiveCommandLine(doc) };
+  const sections: string[] = [];
+  const rawSections = [...new Set(doc.rawSettings.map((s) => s.section))].filter((s) => !(SECTIONS as readonly string[]).includes(s));
+
+  for (const section of [...SECTIONS, ...rawSections]) {
+    const lines: string[] = [];
+    for (const def of SETTINGS) if (def.section === section) lines.push(...settingLines(def, values[def.key]));
+    for (const raw of doc.rawSettings) if (raw.section === section) lines.push(...rawSettingLines(raw));
+    if (lines.length > 0) sections.push(`[${section}]\n${lines.join("\n")}\n`);
+  }
+  return sections.join("\n");
+}
+
+// --- Repositories -----------------------------------------------------------------------
+
+export function renderSources(repos: readonly Repository[]): string {
+  return repos
+    .map((r) =>
+      [
+        "Types: deb",
+        `URIs: ${r.uri}`,
+        `Suites: ${r.suites.join(" ")}`,
+        `Components: ${r.components.join(" ")}`,
+        ...(r.signedBy ? [`Signed-By: ${r.signedBy}`] : []),
+      ].join("\n") + "\n",
+    )
+    .join("\n");
+}
+
+// --- Partitions -----------------------------------------------------------------------------
+
+/** The partitions the image gets: the user's list plus the overlay scheme's data partition. */
+export function effectivePartitions(doc: ProfileDocument): Partition[] {
+  const o = doc.overlay;
+  if (o.scheme !== "persistent") return doc.partitions;
+  const data: Partition = {
+    type: "linux-generic",
+    format: o.format,
+    label: o.label,
+    copyFiles: [],
+    sizeMin: o.size,
+    sizeMax: o.size,
+    extra: [],
+  };
+  return [...doc.partitions, data];
+}
+
+export function repartPath(p: Partition, index: number): string {
+  const name = p.type === "linux-generic" && p.label ? p.label.replace(/[^A-Za-z0-9_-]/g, "").toLowerCase() || p.type : p.type;
+  return `mkosi.repart/${String(index * 10).padStart(2, "0")}-${name}.conf`;
+}
+
+export function renderPartition(p: Partition): string {
+  const lines = ["[Partition]", `Type=${p.type}`];
+  if (p.format) lines.push(`Format=${p.format}`);
+  if (p.label) lines.push(`Label=${p.label}`);
+  for (const c of p.copyFiles) lines.push(`CopyFiles=${c}`);
+  if (p.sizeMin) lines.push(`SizeMinBytes=${p.sizeMin}`);
+  if (p.sizeMax) lines.push(`SizeMaxBytes=${p.sizeMax}`);
+  if (p.minimize) lines.push(`Minimize=${p.minimize}`);
+  for (const e of p.extra) lines.push(`${e.key}=${e.value}`);
+  return lines.join("\n") + "\n";
+}
+
+// --- Overlay --------------------------------------------------------------------------------
+
+/** systemd-escape --path: the unit name systemd expects for a mount point. */
+export function escapeUnitPath(path: string): string {
+  const trimmed = path.replace(/^\/+|\/+$/g, "").replace(/\/+/g, "/");
+  if (trimmed === "") return "-";
+  return trimmed
+    .split("/")
+    .map((seg) =>
+      [...seg]
+        .map((ch, i) => (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
+        .join(""),
+    )
+    .join("-");
+}
+
+export function overlayFiles(o: Overlay): { path: string; content: string }[] {
+  if (o.scheme !== "persistent") return [];
+  const unit = `${escapeUnitPath(o.mountPoint)}.mount`;
+  const mount = [
+    "[Unit]",
+    `Description=Persistent data at ${o.mountPoint}`,
+    "Before=local-fs.target",
+    "",
+    "[Mount]",
+    `What=/dev/disk/by-partlabel/${o.label}`,
+    `Where=${o.mountPoint}`,
+    `Type=${o.format}`,
+    "Options=defaults,x-systemd.device-timeout=30s",
+    "",
+    "[Install]",
+    "WantedBy=local-fs.target",
+    "",
+  ].join("\n");
+  return [
+    { path: `mkosi.extra/etc/systemd/system/${unit}`, content: mount },
+    // mkosi runs `systemctl preset-all` after installing, so a preset is what enables the unit.
+    { path: "mkosi.extra/usr/lib/systemd/system-preset/10-persistent-data.preset", content: `enable ${unit}\n` },
+    // The root is read-only, so the mount point must already exist in the image.
+    { path: `mkosi.extra${o.mountPoint}/.mountpoint`, content: "" },
+  ];
+}

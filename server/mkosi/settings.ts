@@ -1,0 +1,227 @@
+// The one model of the mkosi settings the dashboard knows. The form, the renderer, the
+// importer and the validator all read this list; nothing else names these settings.
+//
+// Sections are mkosi 24's: mkosi 25 and 26 read that layout (with warnings), while 24
+// silently ignores sections it does not know (see shared/design.md).
+
+export const SECTIONS = ["Distribution", "Output", "Content", "Validation"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** How a value is written in mkosi.conf and how the importer reads it back. */
+export type SettingKind =
+  | { type: "string"; pattern?: ValuePattern }
+  | { type: "enum"; values: readonly string[] }
+  | { type: "boolean" }
+  /** mkosi's ConfigFeature: yes, no or auto. */
+  | { type: "feature" }
+  /** A list; mkosi splits values on newlines and on `delimiter`, an empty assignment resets. */
+  | { type: "list"; delimiter: "," | " "; item?: ValuePattern; values?: readonly string[] };
+
+export interface ValuePattern {
+  regex: RegExp;
+  /** Completes "must be ...", e.g. "a Debian package name (lowercase letters, digits, + - .)". */
+  rule: string;
+}
+
+export interface SettingDef {
+  key: string;
+  section: Section;
+  kind: SettingKind;
+  /** What mkosi does when the setting is absent, in the form's terms; undefined = unset. */
+  default?: string | boolean | readonly string[];
+  /** First mkosi major version that accepts the setting in this section. */
+  since: number;
+  /** Last mkosi major version that accepts it, when it was removed or renamed. */
+  until?: number;
+  help: string;
+  /** Form grouping. */
+  group: "distribution" | "output" | "content" | "boot" | "login" | "validation";
+  /** Rendered masked in the preview. */
+  secret?: boolean;
+}
+
+// Debian Policy 5.6.1: at least two characters, lowercase alphanumerics and + - .,
+// starting with an alphanumeric. Ubuntu uses the same rule.
+export const DEBIAN_PACKAGE: ValuePattern = {
+  regex: /^[a-z0-9][a-z0-9+.-]+$/,
+  rule: "a Debian package name (lowercase letters, digits, '+', '-' and '.', starting with a letter or digit)",
+};
+
+const WORD: ValuePattern = { regex: /^[A-Za-z0-9][A-Za-z0-9._+-]*$/, rule: "letters, digits, '.', '_', '+' and '-'" };
+const URL: ValuePattern = {
+  regex: /^(https?|file):\/\/[A-Za-z0-9._~:/?@!$&'()*+,=%-]+$/,
+  rule: "an http://, https:// or file:// address",
+};
+const HOSTNAME: ValuePattern = {
+  regex: /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+  rule: "a host name (letters, digits and '-', dot-separated labels, at most 64 characters)",
+};
+const LOCALE: ValuePattern = { regex: /^[A-Za-z0-9_.@-]+$/, rule: "a locale such as C.UTF-8 or en_US.UTF-8" };
+const TIMEZONE: ValuePattern = { regex: /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, rule: "a time zone such as UTC or Europe/Berlin" };
+// A kernel command line word: no spaces (they separate words), no comment characters.
+const CMDLINE_WORD: ValuePattern = { regex: /^[^\s#;"'\\]+$/, rule: "a kernel command line word without spaces, quotes, '#' or ';'" };
+// mkosi 24 cuts a line at '#' or ';' wherever they stand, so a password may not hold them.
+const PASSWORD: ValuePattern = {
+  regex: /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
+  rule: "printable characters without leading or trailing spaces",
+};
+
+export const SETTINGS = [
+  // [Distribution]
+  {
+    key: "Distribution", section: "Distribution", group: "distribution", since: 14,
+    kind: { type: "enum", values: ["debian", "ubuntu"] }, default: "debian",
+    help: "The distribution to install in the image.",
+  },
+  {
+    key: "Release", section: "Distribution", group: "distribution", since: 14,
+    kind: { type: "string", pattern: WORD },
+    help: "The release code name, e.g. bookworm or noble.",
+  },
+  {
+    key: "Architecture", section: "Distribution", group: "distribution", since: 14,
+    kind: { type: "enum", values: ["x86-64", "arm64"] }, default: "x86-64",
+    help: "CPU architecture of the image (defaults to the build host's).",
+  },
+  {
+    key: "Mirror", section: "Distribution", group: "distribution", since: 14,
+    kind: { type: "string", pattern: URL },
+    help: "Package mirror used by mkosi's own repository list; empty leaves mkosi's default.",
+  },
+  {
+    key: "Repositories", section: "Distribution", group: "distribution", since: 14,
+    kind: { type: "list", delimiter: ",", item: WORD },
+    help: "Extra archive components mkosi enables in its own list, e.g. universe on Ubuntu.",
+  },
+  // [Output]
+  {
+    key: "Format", section: "Output", group: "output", since: 14,
+    kind: { type: "enum", values: ["disk", "directory", "tar", "cpio", "uki", "esp", "none"] }, default: "disk",
+    help: "What kind of image to write: a partitioned disk, a plain tree, an archive or a UKI.",
+  },
+  {
+    key: "SplitArtifacts", section: "Output", group: "output", since: 15,
+    kind: { type: "boolean" }, default: false,
+    help: "Also write each partition, the kernel, initrd and UKI as separate files.",
+  },
+  {
+    key: "ImageId", section: "Output", group: "output", since: 14,
+    kind: { type: "string", pattern: WORD },
+    help: "Image identifier: written to os-release as IMAGE_ID and used to name the output.",
+  },
+  {
+    key: "ImageVersion", section: "Output", group: "output", since: 14,
+    kind: { type: "string", pattern: WORD },
+    help: "Image version: written to os-release as IMAGE_VERSION and appended to the output name.",
+  },
+  {
+    key: "CompressOutput", section: "Output", group: "output", since: 14,
+    kind: { type: "enum", values: ["no", "zstd", "xz"] },
+    help: "Compress the final image; leave unset to keep a raw disk that boots as is.",
+  },
+  {
+    key: "ManifestFormat", section: "Output", group: "output", since: 14,
+    kind: { type: "list", delimiter: ",", values: ["json", "changelog"] },
+    help: "Write a manifest of the installed packages in these formats.",
+  },
+  // [Content]
+  {
+    key: "Packages", section: "Content", group: "content", since: 14,
+    kind: { type: "list", delimiter: ",", item: DEBIAN_PACKAGE },
+    help: "Packages to install in the image.",
+  },
+  {
+    key: "RemovePackages", section: "Content", group: "content", since: 19,
+    kind: { type: "list", delimiter: ",", item: DEBIAN_PACKAGE },
+    help: "Packages to remove again after installation (pulled in by dependencies).",
+  },
+  {
+    key: "WithDocs", section: "Content", group: "content", since: 14,
+    kind: { type: "boolean" }, default: false,
+    help: "Keep documentation (man pages, /usr/share/doc) in the image.",
+  },
+  {
+    key: "CleanPackageMetadata", section: "Content", group: "content", since: 14,
+    kind: { type: "feature" }, default: "auto",
+    help: "Remove package manager databases; auto removes them when the package manager is not installed.",
+  },
+  {
+    key: "Bootable", section: "Content", group: "boot", since: 15,
+    kind: { type: "feature" }, default: "auto",
+    help: "Install a boot loader and kernel so the disk boots on UEFI machines.",
+  },
+  {
+    key: "Bootloader", section: "Content", group: "boot", since: 15,
+    kind: { type: "enum", values: ["systemd-boot", "uki", "grub", "none"] }, default: "systemd-boot",
+    help: "systemd-boot with a UKI, a bare UKI as the EFI binary, or GRUB.",
+  },
+  {
+    key: "KernelCommandLine", section: "Content", group: "boot", since: 14,
+    kind: { type: "list", delimiter: " ", item: CMDLINE_WORD },
+    help: "Kernel command line words embedded in the UKI, e.g. console=ttyS0.",
+  },
+  {
+    key: "Hostname", section: "Content", group: "login", since: 14,
+    kind: { type: "string", pattern: HOSTNAME },
+    help: "Host name written to /etc/hostname.",
+  },
+  {
+    key: "Locale", section: "Content", group: "login", since: 14,
+    kind: { type: "string", pattern: LOCALE },
+    help: "System locale; set it so systemd-firstboot does not ask at boot.",
+  },
+  {
+    key: "Timezone", section: "Content", group: "login", since: 14,
+    kind: { type: "string", pattern: TIMEZONE },
+    help: "System time zone; set it so systemd-firstboot does not ask at boot.",
+  },
+  {
+    key: "RootPassword", section: "Content", group: "login", since: 14, secret: true,
+    kind: { type: "string", pattern: PASSWORD },
+    help: "Root password (plain, or 'hashed:' followed by a crypt hash); empty locks root.",
+  },
+  {
+    key: "Autologin", section: "Content", group: "login", since: 14,
+    kind: { type: "boolean" }, default: false,
+    help: "Log root in automatically on the console (tty1, hvc0; not the serial ttyS0).",
+  },
+  // [Validation]
+  {
+    key: "Checksum", section: "Validation", group: "validation", since: 14,
+    kind: { type: "boolean" }, default: false,
+    help: "Write a SHA256SUMS file for the outputs.",
+  },
+] as const satisfies readonly SettingDef[];
+
+type Defs = (typeof SETTINGS)[number];
+export type SettingKey = Defs["key"];
+
+type ValueOf<K> = K extends { type: "boolean" }
+  ? boolean
+  : K extends { type: "list" }
+    ? string[]
+    : K extends { type: "enum"; values: readonly (infer V)[] }
+      ? V
+      : K extends { type: "feature" }
+        ? "yes" | "no" | "auto"
+        : string;
+
+/** A profile's values: an absent key is not written, so mkosi's default applies. */
+export type SettingValues = { [D in Defs as D["key"]]?: ValueOf<D["kind"]> };
+
+const byKey = new Map<string, SettingDef>(SETTINGS.map((s) => [s.key, s]));
+
+export function settingDef(key: string): SettingDef | undefined {
+  return byKey.get(key);
+}
+
+export function isKnownSetting(key: string): key is SettingKey {
+  return byKey.has(key);
+}
+
+export const FEATURE_VALUES = ["yes", "no", "auto"] as const;
+
+/** Whether the setting is accepted by this mkosi major version. */
+export function supportedBy(def: SettingDef, mkosiMajor: number): boolean {
+  return mkosiMajor >= def.since && (def.until === undefined || mkosiMajor <= def.until);
+}

@@ -1,0 +1,117 @@
+// Checks a profile document: the zod schema for each value, then the rules that span fields
+// (partition layout, overlay, file paths). The browser runs the same checks as the server.
+import type { z } from "zod";
+import { profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
+import { effectivePartitions, render } from "./render";
+import { parseSize } from "./size";
+
+export interface Problem {
+  /** Where in the document, e.g. ["settings", "Packages", 2] or ["partitions", 0, "format"]. */
+  path: (string | number)[];
+  message: string;
+}
+
+export type ValidationResult = { ok: true; doc: ProfileDocument; problems: [] } | { ok: false; problems: Problem[] };
+
+export function fieldLabel(path: readonly (string | number)[]): string {
+  const [head, ...rest] = path;
+  if (head === "settings") return rest.map(String).join(" item ");
+  if (head === "partitions" && typeof rest[0] === "number") return [`partition ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
+  if (head === "extraFiles" && typeof rest[0] === "number") return [`extra file ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
+  if (head === "repositories" && typeof rest[0] === "number") return [`repository ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
+  return path.join(".");
+}
+
+export function formatProblem(p: Problem): string {
+  return `${fieldLabel(p.path)}: ${p.message}`;
+}
+
+export function zodProblems(error: z.ZodError): Problem[] {
+  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message }));
+}
+
+export function validateDocument(input: unknown): ValidationResult {
+  const parsed = profileDocumentSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error) };
+  const problems = documentRules(parsed.data);
+  return problems.length ? { ok: false, problems } : { ok: true, doc: parsed.data, problems: [] };
+}
+
+/** The rules that need more than one field. Assumes a schema-valid document. */
+export function documentRules(doc: ProfileDocument): Problem[] {
+  const problems: Problem[] = [];
+  const s = doc.settings;
+  const parts = doc.partitions;
+  const bootable = s.Bootable !== "no" && (s.Bootloader ?? "systemd-boot") !== "none";
+
+  if (parts.length > 10) problems.push({ path: ["partitions"], message: "at most 10 partitions are supported" });
+
+  if (parts.length > 0 && (s.Format ?? "disk") === "disk") {
+    const esps = parts.map((p, i) => ({ p, i })).filter(({ p }) => p.type === "esp");
+    if (bootable && esps.length === 0)
+      problems.push({ path: ["partitions"], message: "a bootable image needs an ESP (Type=esp) partition" });
+    if (esps.length > 1)
+      for (const { i } of esps.slice(1)) problems.push({ path: ["partitions", i, "type"], message: "there can be only one ESP" });
+    for (const { p, i } of esps) {
+      if (p.format !== "vfat") problems.push({ path: ["partitions", i, "format"], message: "the ESP must be formatted vfat" });
+      if (bootable) {
+        const sources = p.copyFiles.map((c) => c.split(":")[0]);
+        for (const need of ["/boot", "/efi"])
+          if (!sources.includes(need))
+            problems.push({
+              path: ["partitions", i, "copyFiles"],
+              message: `the ESP needs CopyFiles=${need}:/ (systemd-boot and the UKI are found in ${need} of the image tree)`,
+            });
+      }
+    }
+    if (!parts.some((p) => p.type === "root" || p.type === "usr"))
+      problems.push({ path: ["partitions"], message: "a root (Type=root) partition is needed" });
+  }
+
+  parts.forEach((p, i) => {
+    const min = p.sizeMin ? parseSize(p.sizeMin) : undefined;
+    const max = p.sizeMax ? parseSize(p.sizeMax) : undefined;
+    if (min?.ok && max?.ok && min.bytes > max.bytes)
+      problems.push({ path: ["partitions", i, "sizeMax"], message: `SizeMaxBytes (${p.sizeMax}) is smaller than SizeMinBytes (${p.sizeMin})` });
+    if (p.type === "swap" && p.format && p.format !== "swap")
+      problems.push({ path: ["partitions", i, "format"], message: "a swap partition must be formatted swap" });
+    if (p.format === "swap" && p.type !== "swap")
+      problems.push({ path: ["partitions", i, "format"], message: "Format=swap only fits a swap partition" });
+    if (p.minimize && p.minimize !== "off" && p.format && !["ext4", "btrfs", "xfs", "squashfs", "erofs", "vfat"].includes(p.format))
+      problems.push({ path: ["partitions", i, "minimize"], message: `Minimize= does not apply to ${p.format}` });
+    if ((READ_ONLY_FORMATS as readonly string[]).includes(p.format ?? "") && p.copyFiles.length === 0 && p.type !== "esp")
+      problems.push({ path: ["partitions", i, "copyFiles"], message: `a ${p.format} file system is read-only: it needs CopyFiles= to have any content` });
+  });
+
+  const labels = new Map<string, number>();
+  effectivePartitions(doc).forEach((p, i) => {
+    if (!p.label || p.label.includes("%")) return;
+    const seen = labels.get(p.label);
+    if (seen !== undefined)
+      problems.push(
+        i >= parts.length
+          ? { path: ["overlay", "label"], message: `label '${p.label}' is already used by partition ${seen + 1}` }
+          : { path: ["partitions", i, "label"], message: `label '${p.label}' is already used by partition ${seen + 1}` },
+      );
+    else labels.set(p.label, i);
+  });
+
+  if (doc.overlay.scheme === "persistent" && (s.Format ?? "disk") !== "disk")
+    problems.push({ path: ["overlay", "scheme"], message: "a persistent data partition needs Format=disk" });
+
+  const extraPaths = new Map<string, number>();
+  doc.extraFiles.forEach((f, i) => {
+    if (extraPaths.has(f.path)) problems.push({ path: ["extraFiles", i, "path"], message: `'${f.path}' is listed twice` });
+    extraPaths.set(f.path, i);
+  });
+
+  // Two sources for one file (an imported raw file and a generated one) would be ambiguous.
+  const seen = new Map<string, string>();
+  for (const f of render(doc)) {
+    const other = seen.get(f.path);
+    if (other)
+      problems.push({ path: f.origin === "raw" ? ["rawFiles"] : ["extraFiles"], message: `${f.path} is both ${other} and ${f.origin} content` });
+    seen.set(f.path, f.origin);
+  }
+  return problems;
+}
