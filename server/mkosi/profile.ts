@@ -157,6 +157,9 @@ const relativePath = z.string().superRefine((v, ctx) => {
   if (p) ctx.addIssue({ code: "custom", message: p });
 });
 
+/** Folders whose content is copied into the image: only there may an imported link stay a link. */
+export const IMAGE_TREES = ["mkosi.extra/", "mkosi.skeleton/"] as const;
+
 export const FILE_MODES = ["0644", "0755", "0600"] as const;
 
 /** A small text file the user edits in the browser, placed into the image by mkosi.extra/. */
@@ -167,10 +170,14 @@ export const extraFileSchema = z.object({
 });
 export type ExtraFile = z.infer<typeof extraFileSchema>;
 
-/** Imported content the model does not know, written back byte for byte on export. */
+/**
+ * Imported content the model does not know, written back byte for byte on export. A symlink
+ * (encoding "symlink", content = its target) is only kept inside an image tree, where it is
+ * image content rather than a pointer on this host.
+ */
 export const rawFileSchema = z.object({
   path: relativePath,
-  encoding: z.enum(["utf8", "base64"]),
+  encoding: z.enum(["utf8", "base64", "symlink"]),
   content: z.string(),
   mode: z.number().int().min(0).max(0o7777),
   /** Why it is kept raw, shown in the UI. */

@@ -6,7 +6,7 @@ import { SECTIONS, SETTINGS, type SettingDef } from "./settings";
 export interface RenderedFile {
   path: string;
   content: string;
-  encoding: "utf8" | "base64";
+  encoding: "utf8" | "base64" | "symlink";
   /** Unix permission bits. */
   mode: number;
   /** generated from the model, an extra-tree file the user edits, or imported content kept as is. */

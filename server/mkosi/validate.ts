@@ -1,7 +1,7 @@
 // Checks a profile document: the zod schema for each value, then the rules that span fields
 // (partition layout, overlay, file paths). The browser runs the same checks as the server.
 import type { z } from "zod";
-import { profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
+import { IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
 import { effectivePartitions, render } from "./render";
 import { parseSize } from "./size";
 
@@ -103,6 +103,14 @@ export function documentRules(doc: ProfileDocument): Problem[] {
   doc.extraFiles.forEach((f, i) => {
     if (extraPaths.has(f.path)) problems.push({ path: ["extraFiles", i, "path"], message: `'${f.path}' is listed twice` });
     extraPaths.set(f.path, i);
+  });
+
+  doc.rawFiles.forEach((f, i) => {
+    if (f.encoding === "symlink" && !IMAGE_TREES.some((t) => f.path.startsWith(t)))
+      problems.push({
+        path: ["rawFiles", i, "path"],
+        message: `${f.path} is a link: links are only accepted inside ${IMAGE_TREES.join(" or ")} (elsewhere mkosi would read a file of this host)`,
+      });
   });
 
   // Two sources for one file (an imported raw file and a generated one) would be ambiguous.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Node dependencies and the production build, each redone only when its inputs changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need="20.9.0"
+have=$(node --version 2>/dev/null | tr -d v || true)
+if [[ -z $have ]] || [[ $(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1) != "$need" ]]; then
+  echo "install-deps: Node.js $need or later is needed (found: ${have:-none})" >&2
+  exit 1
+fi
+
+stamp=node_modules/.image-studio-lock
+lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$lock" ]]; then
+  # better-sqlite3 compiles against Node's headers here (no prebuilt download on this network).
+  npm ci --no-fund --no-audit --loglevel=error
+  echo "$lock" >"$stamp"
+fi
+
+if [[ ${1:-} == --build ]]; then
+  if [[ ! -f .next/BUILD_ID ]] || [[ -n $(find app components server drizzle public next.config.mjs package-lock.json \
+      -newer .next/BUILD_ID -print -quit 2>/dev/null) ]]; then
+    npx next build >/tmp/image-studio-build.log 2>&1 || { cat /tmp/image-studio-build.log; exit 1; }
+  fi
+fi

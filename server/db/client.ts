@@ -1,0 +1,30 @@
+import Database from "better-sqlite3";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { dataDir } from "@/server/config";
+import * as schema from "./schema";
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+const MIGRATIONS = resolve(process.env.IMAGE_STUDIO_MIGRATIONS ?? join(process.cwd(), "drizzle"));
+
+/** Opens (creating if needed) a SQLite file and brings its schema up to date. */
+export function openDatabase(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  const db = drizzle(sqlite, { schema }) as Db;
+  migrate(db, { migrationsFolder: MIGRATIONS });
+  return db;
+}
+
+// One connection per server process; kept on globalThis so Next's dev reloads reuse it.
+const g = globalThis as { __imageStudioDb?: Db };
+export function getDb(): Db {
+  g.__imageStudioDb ??= openDatabase(join(dataDir(), "image-studio.sqlite"));
+  return g.__imageStudioDb;
+}

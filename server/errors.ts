@@ -1,0 +1,27 @@
+import type { Problem } from "@/server/mkosi/validate";
+import { formatProblem } from "@/server/mkosi/validate";
+
+export type AppErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE";
+
+/** An error meant for the user: a code the API maps to a status, and the fields at fault. */
+export class AppError extends Error {
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly problems: Problem[] = [],
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  static invalid(problems: Problem[]): AppError {
+    const head = problems.slice(0, 3).map(formatProblem).join("; ");
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : "";
+    return new AppError("BAD_REQUEST", `${head}${more}`, problems);
+  }
+
+  static field(path: Problem["path"], message: string, code: AppErrorCode = "BAD_REQUEST"): AppError {
+    return new AppError(code, formatProblem({ path, message }), [{ path, message }]);
+  }
+}

@@ -1,0 +1,99 @@
+// "Check with mkosi": render the profile into a temporary folder and let the installed mkosi
+// parse it (`mkosi --json summary`, no build). mkosi's complaints are tied to form fields
+// where the message or the value mkosi read back tells which field it is.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mkosiVersion } from "@/server/host/facts";
+import type { ProfileDocument } from "@/server/mkosi/profile";
+import { effectiveCommandLine, effectivePartitions, render, repartPath } from "@/server/mkosi/render";
+import { SETTINGS } from "@/server/mkosi/settings";
+import { documentRules } from "@/server/mkosi/validate";
+import { runOwned } from "@/server/processes/registry";
+import { writeProject } from "./project-dir";
+
+export interface CheckProblem {
+  /** The document field it concerns, or null when that cannot be told. */
+  path: (string | number)[] | null;
+  message: string;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  mkosiVersion: string | null;
+  problems: CheckProblem[];
+  /** mkosi's view of the image (Images[0] of the summary) when it parsed. */
+  summary?: Record<string, unknown>;
+  durationMs: number;
+}
+
+// mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
+const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
+
+export async function checkWithMkosi(doc: ProfileDocument, signal?: AbortSignal): Promise<CheckResult> {
+  const started = Date.now();
+  const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
+
+  const rules = documentRules(doc);
+  if (rules.length > 0) return done({ ok: false, mkosiVersion: null, problems: rules });
+
+  const mkosi = await mkosiVersion();
+  if (!mkosi)
+    return done({
+      ok: false,
+      mkosiVersion: null,
+      problems: [{ path: null, message: "mkosi is not installed on this machine: run scripts/setup-host.sh as root" }],
+    });
+
+  const dir = await mkdtemp(join(tmpdir(), "image-studio-check-"));
+  try {
+    await writeProject(dir, render(doc, { mkosiMajor: mkosi.major }));
+    const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: dir, timeout: 60_000, signal });
+    const lines = String(r.stderr ?? "")
+      .split("\n")
+      .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
+      .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
+    const problems = lines.map((message) => ({ path: locate(message, doc), message }));
+    if (r.exitCode !== 0) {
+      if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}` });
+      return done({ ok: false, mkosiVersion: mkosi.version, problems });
+    }
+    const summary = (JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {};
+    problems.push(...readBack(doc, summary));
+    return done({ ok: problems.length === 0, mkosiVersion: mkosi.version, problems, summary });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Which field a message of mkosi's concerns, from the setting or file it names. */
+export function locate(message: string, doc: ProfileDocument): (string | number)[] | null {
+  for (const def of SETTINGS) if (new RegExp(`\\b${def.key}\\b`).test(message)) return ["settings", def.key];
+  const parts = effectivePartitions(doc);
+  for (let i = 0; i < parts.length; i++)
+    if (message.includes(repartPath(parts[i]!, i))) return i < doc.partitions.length ? ["partitions", i] : ["overlay"];
+  const extra = doc.extraFiles.findIndex((f) => message.includes(`mkosi.extra/${f.path}`));
+  if (extra >= 0) return ["extraFiles", extra];
+  const raw = doc.rawSettings.findIndex((s) => new RegExp(`\\b${s.key}\\b`).test(message));
+  if (raw >= 0) return ["rawSettings", raw];
+  if (/sources|repositor|apt/i.test(message)) return ["repositories"];
+  return null;
+}
+
+const FEATURE_READ = { yes: "enabled", no: "disabled", auto: "auto" } as const;
+
+/** Settings mkosi read back differently from what the form holds (a sign the file said something else). */
+export function readBack(doc: ProfileDocument, summary: Record<string, unknown>): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const values: Record<string, unknown> = { ...doc.settings, KernelCommandLine: effectiveCommandLine(doc) };
+  for (const def of SETTINGS) {
+    const want = values[def.key];
+    if (want === undefined || ("secret" in def && def.secret) || !(def.key in summary)) continue;
+    if (def.kind.type === "list" && (want as string[]).length === 0) continue;
+    const expected = def.kind.type === "feature" ? FEATURE_READ[want as keyof typeof FEATURE_READ] : want;
+    const got = summary[def.key];
+    if (JSON.stringify(got) !== JSON.stringify(expected))
+      problems.push({ path: ["settings", def.key], message: `mkosi read ${def.key} as ${JSON.stringify(got)}, the form says ${JSON.stringify(expected)}` });
+  }
+  return problems;
+}

@@ -1,0 +1,36 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError } from "zod";
+import type { Db } from "@/server/db/client";
+import { AppError } from "@/server/errors";
+import type { HostFacts } from "@/server/mkosi/presets";
+import { zodProblems, type Problem } from "@/server/mkosi/validate";
+
+export interface Context {
+  db: Db;
+  host: () => HostFacts;
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    let problems: Problem[] = [];
+    let details: Record<string, unknown> | undefined;
+    if (cause instanceof AppError) ({ problems, details } = cause);
+    else if (cause instanceof ZodError) problems = zodProblems(cause);
+    return { ...shape, data: { ...shape.data, problems, details } };
+  },
+});
+
+// Module errors carry their own codes; give them to the client as tRPC errors.
+const appErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: cause.code === "PAYLOAD_TOO_LARGE" ? "PAYLOAD_TOO_LARGE" : cause.code, message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const procedure = t.procedure.use(appErrors);
+export const createCallerFactory = t.createCallerFactory;
