@@ -8,7 +8,8 @@ import * as schema from "./schema";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-const MIGRATIONS = resolve(process.env.IMAGE_STUDIO_MIGRATIONS ?? join(process.cwd(), "drizzle"));
+// Resolved at run time from the working folder; the bundler must not try to trace it.
+const MIGRATIONS = resolve(/*turbopackIgnore: true*/ process.env.IMAGE_STUDIO_MIGRATIONS ?? join(process.cwd(), "drizzle"));
 
 /** Opens (creating if needed) a SQLite file and brings its schema up to date. */
 export function openDatabase(file: string): Db {

@@ -1,7 +1,7 @@
 // "Check with mkosi": render the profile into a temporary folder and let the installed mkosi
 // parse it (`mkosi --json summary`, no build). mkosi's complaints are tied to form fields
 // where the message or the value mkosi read back tells which field it is.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkosiVersion } from "@/server/host/facts";
@@ -16,6 +16,8 @@ export interface CheckProblem {
   /** The document field it concerns, or null when that cannot be told. */
   path: (string | number)[] | null;
   message: string;
+  /** An error makes the project unusable; a warning is something mkosi or repart let pass. */
+  severity: "error" | "warning";
 }
 
 export interface CheckResult {
@@ -35,35 +37,63 @@ export async function checkWithMkosi(doc: ProfileDocument, signal?: AbortSignal)
   const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
 
   const rules = documentRules(doc);
-  if (rules.length > 0) return done({ ok: false, mkosiVersion: null, problems: rules });
+  if (rules.length > 0) return done({ ok: false, mkosiVersion: null, problems: rules.map((p) => ({ ...p, severity: "error" })) });
 
   const mkosi = await mkosiVersion();
   if (!mkosi)
     return done({
       ok: false,
       mkosiVersion: null,
-      problems: [{ path: null, message: "mkosi is not installed on this machine: run scripts/setup-host.sh as root" }],
+      problems: [{ path: null, message: "mkosi is not installed on this machine: run scripts/setup-host.sh as root", severity: "error" }],
     });
 
   const dir = await mkdtemp(join(tmpdir(), "image-studio-check-"));
   try {
-    await writeProject(dir, render(doc, { mkosiMajor: mkosi.major }));
-    const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: dir, timeout: 60_000, signal });
-    const lines = String(r.stderr ?? "")
-      .split("\n")
-      .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
-      .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
-    const problems = lines.map((message) => ({ path: locate(message, doc), message }));
+    const project = join(dir, "project");
+    await writeProject(project, render(doc, { mkosiMajor: mkosi.major }));
+    const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: project, timeout: 60_000, signal });
+    const severity = r.exitCode === 0 ? "warning" : "error";
+    const problems: CheckProblem[] = meaningfulLines(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
-      if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}` });
+      if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
       return done({ ok: false, mkosiVersion: mkosi.version, problems });
     }
     const summary = (JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {};
-    problems.push(...readBack(doc, summary));
-    return done({ ok: problems.length === 0, mkosiVersion: mkosi.version, problems, summary });
+    problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)));
+    return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function meaningfulLines(text: unknown): string[] {
+  return String(text ?? "")
+    .split("\n")
+    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
+    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
+}
+
+/**
+ * mkosi's summary does not read the repart definitions; systemd-repart does, and only warns
+ * about a misspelt key. A dry run against an empty tree (sparse file in the temp folder) tells.
+ */
+async function checkRepart(dir: string, doc: ProfileDocument, signal?: AbortSignal): Promise<CheckProblem[]> {
+  if (effectivePartitions(doc).length === 0) return [];
+  const root = join(dir, "root");
+  for (const sub of ["boot", "efi"]) await mkdir(join(root, sub), { recursive: true });
+  const r = await runOwned(
+    "systemd-repart dry run",
+    "systemd-repart",
+    ["--dry-run=yes", "--empty=create", "--size=auto", "--offline=yes", `--root=${root}`,
+      `--definitions=${join(dir, "project", "mkosi.repart")}`, join(dir, "disk.raw")],
+    { timeout: 60_000, signal },
+  );
+  // Keep what names a definition file, or everything when repart failed.
+  const lines = meaningfulLines(r.stderr).filter((l) => r.exitCode !== 0 ? /fail|error|invalid|unknown/i.test(l) : /\.conf:\d+:/.test(l));
+  return lines.map((l) => {
+    const message = l.replace(/^\S*\/(mkosi\.repart\/)/, "$1");
+    return { path: locate(message, doc), message, severity: r.exitCode === 0 ? "warning" : "error" };
+  });
 }
 
 /** Which field a message of mkosi's concerns, from the setting or file it names. */
@@ -93,7 +123,11 @@ export function readBack(doc: ProfileDocument, summary: Record<string, unknown>)
     const expected = def.kind.type === "feature" ? FEATURE_READ[want as keyof typeof FEATURE_READ] : want;
     const got = summary[def.key];
     if (JSON.stringify(got) !== JSON.stringify(expected))
-      problems.push({ path: ["settings", def.key], message: `mkosi read ${def.key} as ${JSON.stringify(got)}, the form says ${JSON.stringify(expected)}` });
+      problems.push({
+        path: ["settings", def.key],
+        message: `mkosi read ${def.key} as ${JSON.stringify(got)}, the form says ${JSON.stringify(expected)}`,
+        severity: "error",
+      });
   }
   return problems;
 }
