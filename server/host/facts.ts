@@ -2,7 +2,7 @@
 import { execa } from "execa";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDeb822, parseOneLine } from "@/server/mkosi/apt-sources";
+import { parseDeb822Lenient, parseOneLine } from "@/server/mkosi/apt-sources";
 import type { HostFacts } from "@/server/mkosi/presets";
 import type { Repository } from "@/server/mkosi/profile";
 
@@ -27,7 +27,7 @@ export function hostAptRepositories(root = "/etc/apt"): Repository[] {
   for (const name of entries) {
     const text = readText(join(root, "sources.list.d", name));
     if (!text) continue;
-    if (name.endsWith(".sources")) repos.push(...(parseDeb822(text) ?? []));
+    if (name.endsWith(".sources")) repos.push(...parseDeb822Lenient(text));
     else if (name.endsWith(".list")) repos.push(...parseOneLine(text));
   }
   return repos;

@@ -1,18 +1,19 @@
 // Apt source lists in both formats (deb822 .sources and one-line .list), read into the
 // profile's repository shape. Pure: the host module and the importer pass the text in.
-import type { Repository } from "./profile";
+import { repositorySchema, type Repository } from "./profile";
 
-/** Parses deb822 stanzas; returns undefined when a stanza has fields this model cannot hold. */
-export function parseDeb822(text: string): Repository[] | undefined {
-  const repos: Repository[] = [];
-  const stanzas = text.split(/\n[ \t]*\n/);
-  for (const stanza of stanzas) {
-    const fields = new Map<string, string>();
+type Stanza = Map<string, string>;
+
+/** deb822 stanzas as field maps (lower-case names; continuation lines joined), or undefined if malformed. */
+function stanzas(text: string): Stanza[] | undefined {
+  const out: Stanza[] = [];
+  for (const block of text.split(/\n[ \t]*\n/)) {
+    const fields: Stanza = new Map();
     let last: string | undefined;
-    for (const line of stanza.split("\n")) {
+    for (const line of block.split("\n")) {
       if (/^\s*#/.test(line) || line.trim() === "") continue;
       if (/^\s/.test(line) && last) {
-        fields.set(last, `${fields.get(last)} ${line.trim()}`);
+        fields.set(last, `${fields.get(last)}\n${line.trim()}`);
         continue;
       }
       const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
@@ -20,21 +21,45 @@ export function parseDeb822(text: string): Repository[] | undefined {
       last = m[1]!.toLowerCase();
       fields.set(last, m[2]!.trim());
     }
-    if (fields.size === 0) continue;
-    const known = new Set(["types", "uris", "suites", "components", "signed-by"]);
-    if ([...fields.keys()].some((k) => !known.has(k))) return undefined;
-    const types = (fields.get("types") ?? "").split(/\s+/);
-    const uris = (fields.get("uris") ?? "").split(/\s+/).filter(Boolean);
-    if (!types.includes("deb") || types.length !== 1 || uris.length !== 1) return undefined;
-    const signedBy = fields.get("signed-by");
-    repos.push({
-      uri: uris[0]!,
-      suites: (fields.get("suites") ?? "").split(/\s+/).filter(Boolean),
-      components: (fields.get("components") ?? "").split(/\s+/).filter(Boolean),
-      ...(signedBy ? { signedBy } : {}),
-    });
+    if (fields.size > 0) out.push(fields);
+  }
+  return out;
+}
+
+const words = (v: string | undefined) => (v ?? "").split(/\s+/).filter(Boolean);
+
+function toRepository(f: Stanza, uri: string): Repository | undefined {
+  const signedBy = f.get("signed-by");
+  const repo = { uri, suites: words(f.get("suites")), components: words(f.get("components")), ...(signedBy ? { signedBy } : {}) };
+  return repositorySchema.safeParse(repo).success ? repo : undefined;
+}
+
+/**
+ * Parses a sources file exactly: undefined when any stanza holds something the profile's
+ * repository shape cannot say (other fields, several types or URIs, an embedded key), so an
+ * importer can keep such a file as it is.
+ */
+export function parseDeb822(text: string): Repository[] | undefined {
+  const all = stanzas(text);
+  if (!all) return undefined;
+  const known = new Set(["types", "uris", "suites", "components", "signed-by"]);
+  const repos: Repository[] = [];
+  for (const f of all) {
+    const uris = words(f.get("uris"));
+    if ([...f.keys()].some((k) => !known.has(k)) || f.get("types") !== "deb" || uris.length !== 1) return undefined;
+    const repo = toRepository(f, uris[0]!);
+    if (!repo) return undefined;
+    repos.push(repo);
   }
   return repos;
+}
+
+/** Reads a host's sources file for what it can use: enabled `deb` entries with plain URIs. */
+export function parseDeb822Lenient(text: string): Repository[] {
+  return (stanzas(text) ?? []).flatMap((f) => {
+    if (!words(f.get("types")).includes("deb") || /^no$/i.test(f.get("enabled") ?? "")) return [];
+    return words(f.get("uris")).flatMap((uri) => toRepository(f, uri) ?? []);
+  });
 }
 
 /** Parses `deb [options] URI suite component...` lines; deb-src and options other than signed-by are skipped. */
@@ -45,12 +70,8 @@ export function parseOneLine(text: string): Repository[] {
     const m = /^deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
     if (!m) continue;
     const signedBy = /(?:^|\s)signed-by=(\S+)/.exec(m[1] ?? "")?.[1];
-    repos.push({
-      uri: m[2]!,
-      suites: [m[3]!],
-      components: (m[4] ?? "").split(/\s+/).filter(Boolean),
-      ...(signedBy ? { signedBy } : {}),
-    });
+    const repo = { uri: m[2]!, suites: [m[3]!], components: words(m[4]), ...(signedBy ? { signedBy } : {}) };
+    if (repositorySchema.safeParse(repo).success) repos.push(repo);
   }
   return repos;
 }
@@ -62,5 +83,5 @@ export function reposForRelease(hostRepos: readonly Repository[], release: strin
       ...r,
       suites: r.suites.filter((s) => (s === release || s.startsWith(`${release}-`)) && !s.endsWith("-backports")),
     }))
-    .filter((r) => r.suites.length > 0);
+    .filter((r) => r.suites.length > 0 && repositorySchema.safeParse(r).success);
 }

@@ -28,7 +28,7 @@ export function unitValueProblem(value: string): string | undefined {
 
 const patterned = (p: ValuePattern | undefined, check: (v: string) => string | undefined) =>
   z.string().superRefine((v, ctx) => {
-    const structural = check(v);
+    const structural = v === "" ? "must not be empty" : check(v);
     if (structural) ctx.addIssue({ code: "custom", message: structural });
     else if (p && !p.regex.test(v)) ctx.addIssue({ code: "custom", message: `'${v}' must be ${p.rule}` });
   });
@@ -43,11 +43,11 @@ function settingSchema(def: SettingDef): z.ZodType {
     case "enum":
       return z.enum(k.values as [string, ...string[]], { error: `must be one of ${k.values.join(", ")}` });
     case "string":
-      return patterned(k.pattern, mkosiValueProblem).refine((v) => v.length > 0, "must not be empty");
+      return patterned(k.pattern, mkosiValueProblem);
     case "list": {
       const item = k.values
         ? z.enum(k.values as [string, ...string[]], { error: `must be one of ${k.values.join(", ")}` })
-        : patterned(k.item, mkosiValueProblem).refine((v) => v.length > 0, "must not be empty");
+        : patterned(k.item, mkosiValueProblem);
       return z.array(item);
     }
   }

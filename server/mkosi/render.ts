@@ -59,20 +59,23 @@ export function effectiveCommandLine(doc: ProfileDocument): string[] {
   return words;
 }
 
+/** mkosi expands %-specifiers in every value; the form's values mean '%' literally. */
+export const escapeSpecifiers = (v: string) => v.replaceAll("%", "%%");
+
 function settingLines(def: SettingDef, value: unknown): string[] {
   if (value === undefined) return [];
   switch (def.kind.type) {
     case "boolean":
       return [`${def.key}=${value ? "yes" : "no"}`];
     case "list": {
-      const items = value as string[];
+      const items = (value as string[]).map(escapeSpecifiers);
       if (items.length === 0) return [];
       // Space-delimited lists (the kernel command line) read best on one line.
       if (def.kind.delimiter === " " || items.length === 1) return [`${def.key}=${items.join(" ")}`];
       return [`${def.key}=`, ...items.map((v) => INDENT + v)];
     }
     default:
-      return [`${def.key}=${String(value)}`];
+      return [`${def.key}=${escapeSpecifiers(String(value))}`];
   }
 }
 
@@ -152,14 +155,16 @@ export function renderPartition(p: Partition): string {
 export function escapeUnitPath(path: string): string {
   const trimmed = path.replace(/^\/+|\/+$/g, "").replace(/\/+/g, "/");
   if (trimmed === "") return "-";
-  return trimmed
-    .split("/")
-    .map((seg) =>
-      [...seg]
-        .map((ch, i) => (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
-        .join(""),
-    )
-    .join("-");
+  let out = "";
+  const bytes = new TextEncoder().encode(trimmed);
+  bytes.forEach((b, i) => {
+    const ch = String.fromCharCode(b);
+    if (ch === "/") out += "-";
+    // Like systemd: a '.' is escaped only at the very start of the name.
+    else if (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0)) out += ch;
+    else out += `\\x${b.toString(16).padStart(2, "0")}`;
+  });
+  return out;
 }
 
 export function overlayFiles(o: Overlay): { path: string; content: string }[] {

@@ -15,7 +15,7 @@ export type ValidationResult = { ok: true; doc: ProfileDocument; problems: [] } 
 
 export function fieldLabel(path: readonly (string | number)[]): string {
   const [head, ...rest] = path;
-  if (head === "settings") return rest.map(String).join(" item ");
+  if (head === "settings") return rest.map((r) => (typeof r === "number" ? String(r + 1) : r)).join(" item ");
   if (head === "partitions" && typeof rest[0] === "number") return [`partition ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
   if (head === "extraFiles" && typeof rest[0] === "number") return [`extra file ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
   if (head === "repositories" && typeof rest[0] === "number") return [`repository ${rest[0] + 1}`, ...rest.slice(1)].join(" ");
@@ -44,7 +44,9 @@ export function documentRules(doc: ProfileDocument): Problem[] {
   const parts = doc.partitions;
   const bootable = s.Bootable !== "no" && (s.Bootloader ?? "systemd-boot") !== "none";
 
-  if (parts.length > 10) problems.push({ path: ["partitions"], message: "at most 10 partitions are supported" });
+  // The repart files are numbered 00 to 90, in order; the overlay's data partition counts too.
+  if (effectivePartitions(doc).length > 10)
+    problems.push({ path: ["partitions"], message: "at most 10 partitions (including a persistent data partition) are supported" });
 
   if (parts.length > 0 && (s.Format ?? "disk") === "disk") {
     const esps = parts.map((p, i) => ({ p, i })).filter(({ p }) => p.type === "esp");
@@ -117,7 +119,8 @@ export function documentRules(doc: ProfileDocument): Problem[] {
   const seen = new Map<string, string>();
   for (const f of render(doc)) {
     const other = seen.get(f.path);
-    if (other)
+    // Same-origin duplicates (an extra file listed twice) are reported at their field above.
+    if (other && other !== f.origin)
       problems.push({ path: f.origin === "raw" ? ["rawFiles"] : ["extraFiles"], message: `${f.path} is both ${other} and ${f.origin} content` });
     seen.set(f.path, f.origin);
   }

@@ -8,7 +8,7 @@ import { mkosiVersion } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectiveCommandLine, effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import { SETTINGS } from "@/server/mkosi/settings";
-import { documentRules } from "@/server/mkosi/validate";
+import { validateDocument } from "@/server/mkosi/validate";
 import { runOwned } from "@/server/processes/registry";
 import { writeProject } from "./project-dir";
 
@@ -32,12 +32,14 @@ export interface CheckResult {
 // mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
 const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
 
-export async function checkWithMkosi(doc: ProfileDocument, signal?: AbortSignal): Promise<CheckResult> {
+export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
   const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
 
-  const rules = documentRules(doc);
-  if (rules.length > 0) return done({ ok: false, mkosiVersion: null, problems: rules.map((p) => ({ ...p, severity: "error" })) });
+  // The form's own rules first: a document that fails them is never written to disk.
+  const valid = validateDocument(input);
+  if (!valid.ok) return done({ ok: false, mkosiVersion: null, problems: valid.problems.map((p) => ({ ...p, severity: "error" })) });
+  const doc = valid.doc;
 
   const mkosi = await mkosiVersion();
   if (!mkosi)

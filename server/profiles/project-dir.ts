@@ -5,10 +5,16 @@ import { dirname, resolve, sep } from "node:path";
 import { relativePathProblem } from "@/server/mkosi/profile";
 import type { RenderedFile } from "@/server/mkosi/render";
 
+function generatedPathProblem(p: string): string | undefined {
+  if (p.startsWith("/") || /[\x00-\x1f]/.test(p) || p.split("/").some((s) => s === "" || s === "." || s === "..")) return "not a plain relative path";
+  return undefined;
+}
+
 export async function writeProject(dir: string, files: readonly RenderedFile[]): Promise<void> {
   const root = resolve(dir);
   for (const f of files) {
-    const problem = relativePathProblem(f.path);
+    // Generated unit names carry systemd's \xNN escapes; user-supplied paths get the strict rule.
+    const problem = f.origin === "generated" ? generatedPathProblem(f.path) : relativePathProblem(f.path);
     const target = resolve(root, f.path);
     if (problem || !target.startsWith(root + sep)) throw new Error(`refusing to write ${JSON.stringify(f.path)}: ${problem ?? "outside the project"}`);
     await mkdir(dirname(target), { recursive: true });

@@ -3,7 +3,7 @@ import { ZodError } from "zod";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/errors";
 import type { HostFacts } from "@/server/mkosi/presets";
-import { zodProblems, type Problem } from "@/server/mkosi/validate";
+import { formatProblem, zodProblems, type Problem } from "@/server/mkosi/validate";
 
 export interface Context {
   db: Db;
@@ -17,7 +17,9 @@ const t = initTRPC.context<Context>().create({
     let details: Record<string, unknown> | undefined;
     if (cause instanceof AppError) ({ problems, details } = cause);
     else if (cause instanceof ZodError) problems = zodProblems(cause);
-    return { ...shape, data: { ...shape.data, problems, details } };
+    // zod's own message is a JSON dump; say it the way the rest of the API does.
+    const message = cause instanceof ZodError ? problems.map(formatProblem).join("; ") : shape.message;
+    return { ...shape, message, data: { ...shape.data, problems, details } };
   },
 });
 
