@@ -1,3 +1,5 @@
+import { ProfileList } from "@/components/profile-list/profile-list";
+
 export default function Home() {
-  return <p>Profiles</p>;
+  return <ProfileList />;
 }

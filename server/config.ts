@@ -2,5 +2,6 @@ import { resolve } from "node:path";
 
 /** The one folder holding the SQLite file, build folders and the mkosi cache. */
 export function dataDir(): string {
-  return resolve(process.env.IMAGE_STUDIO_DATA ?? "data");
+  // Resolved at run time; the bundler must not trace the working folder.
+  return resolve(/*turbopackIgnore: true*/ process.env.IMAGE_STUDIO_DATA ?? "data");
 }

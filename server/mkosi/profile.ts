@@ -120,6 +120,9 @@ const mountPoint = z
   .refine((p) => !/^\/(usr|boot|efi|proc|sys|dev|run|etc)(\/|$)/.test(p), "must not be under /usr, /boot, /efi, /etc or an API file system")
   .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not contain '.' or '..' segments");
 
+/** File systems a persistent data partition can have (writable ones). */
+export const PERSISTENT_FORMATS = ["ext4", "btrfs", "xfs"] as const;
+
 export const overlaySchema = z.discriminatedUnion("scheme", [
   /** The root is mounted read-only and nothing is writable but what the image sets up. */
   z.object({ scheme: z.literal("readonly") }),
@@ -130,7 +133,7 @@ export const overlaySchema = z.discriminatedUnion("scheme", [
     scheme: z.literal("persistent"),
     mountPoint,
     label: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, "must be 1 to 36 letters, digits, '_' or '-'"),
-    format: z.enum(["ext4", "btrfs", "xfs"]),
+    format: z.enum(PERSISTENT_FORMATS),
     size: sizeString,
   }),
 ]);
@@ -144,11 +147,12 @@ export function relativePathProblem(p: string): string | undefined {
   if (p.length === 0) return "must not be empty";
   if (p.length > 255) return "must be at most 255 characters";
   if (p.startsWith("/")) return "must be relative (no leading '/')";
-  if (CONTROL.test(p) || p.includes("\\")) return "must not contain control characters or '\\'";
+  // A backslash only as systemd's \xNN escape in unit names (var-lib-my\x2ddata.mount).
+  if (CONTROL.test(p) || /\\(?!x[0-9a-f]{2})/.test(p)) return "must not contain control characters or '\\' (other than \\xNN escapes)";
   const parts = p.split("/");
   if (parts.some((s) => s === ".." )) return "must not contain '..' (it would leave the project folder)";
   if (parts.some((s) => s === "" || s === ".")) return "must not contain empty or '.' segments";
-  if (!/^[A-Za-z0-9._@+=,:~-]+(\/[A-Za-z0-9._@+=,:~-]+)*$/.test(p)) return "may only use letters, digits and . _ @ + = , : ~ -";
+  if (!/^[A-Za-z0-9._@+=,:~\\-]+(\/[A-Za-z0-9._@+=,:~\\-]+)*$/.test(p)) return "may only use letters, digits and . _ @ + = , : ~ -";
   return undefined;
 }
 

@@ -36,7 +36,7 @@ export interface SettingDef {
   help: string;
   /** Form grouping. */
   group: "distribution" | "output" | "content" | "boot" | "login" | "validation";
-  /** Rendered masked in the preview. */
+  /** A password: the form hides it behind a reveal toggle. */
   secret?: boolean;
 }
 
@@ -137,7 +137,7 @@ export const SETTINGS = [
   },
   {
     key: "WithDocs", section: "Content", group: "content", since: 14,
-    kind: { type: "boolean" }, default: false,
+    kind: { type: "boolean" }, default: true,
     help: "Keep documentation (man pages, /usr/share/doc) in the image.",
   },
   {

@@ -115,6 +115,13 @@ export function documentRules(doc: ProfileDocument): Problem[] {
       });
   });
 
+  // A link is a leaf: a file under it would be written wherever the link points.
+  const links = doc.rawFiles.filter((f) => f.encoding === "symlink").map((f) => `${f.path}/`);
+  if (links.length > 0)
+    for (const f of render(doc))
+      if (links.some((l) => f.path.startsWith(l)))
+        problems.push({ path: [f.origin === "extra" ? "extraFiles" : "rawFiles"], message: `${f.path} lies under a link (${links.find((l) => f.path.startsWith(l))!.slice(0, -1)})` });
+
   // Two sources for one file (an imported raw file and a generated one) would be ambiguous.
   const seen = new Map<string, string>();
   for (const f of render(doc)) {

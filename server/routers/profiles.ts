@@ -1,11 +1,31 @@
 import { z } from "zod";
 import type { ProfileRow } from "@/server/db/schema";
-import { profileDocumentSchema } from "@/server/mkosi/profile";
 import { checkWithMkosi } from "@/server/profiles/check";
+import { ARCHIVE_LIMITS } from "@/server/profiles/archive";
 import * as profiles from "@/server/profiles/service";
+import * as transfer from "@/server/profiles/transfer";
 import { procedure, router } from "./trpc";
 
 const id = z.object({ id: z.number().int().positive() });
+
+// An upload: multipart form data with the archive in `file` and an optional profile `name`.
+const importForm = z.instanceof(FormData).transform((form, ctx) => {
+  const file = form.get("file");
+  const name = form.get("name");
+  if (!(file instanceof File)) {
+    ctx.addIssue({ code: "custom", path: ["file"], message: "must be an uploaded .tar.gz, .tar or .zip file" });
+    return z.NEVER;
+  }
+  if (file.size > ARCHIVE_LIMITS.archiveBytes) {
+    ctx.addIssue({ code: "custom", path: ["file"], message: `must be at most ${ARCHIVE_LIMITS.archiveBytes / 1024 / 1024} MiB` });
+    return z.NEVER;
+  }
+  if (name !== null && typeof name !== "string") {
+    ctx.addIssue({ code: "custom", path: ["name"], message: "must be text" });
+    return z.NEVER;
+  }
+  return { file, name: name?.trim() ? name : undefined };
+});
 
 // Dates as ISO strings: the API is plain JSON for curl users.
 const out = (row: ProfileRow) => ({ ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() });
@@ -19,7 +39,8 @@ export const profilesRouter = router({
     .input(z.object({ name: z.string(), presetId: z.string().optional() }))
     .mutation(({ ctx, input }) => out(profiles.createProfile(ctx.db, input, ctx.host()))),
   save: procedure
-    .input(z.object({ id: z.number().int().positive(), revision: z.number().int().positive(), document: profileDocumentSchema }))
+    // The document is checked by the module, so problems carry document paths (settings.Packages.2).
+    .input(z.object({ id: z.number().int().positive(), revision: z.number().int().positive(), document: z.unknown() }))
     .mutation(({ ctx, input }) => out(profiles.saveProfile(ctx.db, input))),
   rename: procedure
     .input(id.extend({ name: z.string() }))
@@ -29,10 +50,20 @@ export const profilesRouter = router({
     .mutation(({ ctx, input }) => out(profiles.duplicateProfile(ctx.db, input.id, input.name))),
   /** Renders a document (or a saved profile, by id) into a temporary folder and lets mkosi parse it. */
   check: procedure
-    .input(z.union([z.object({ document: profileDocumentSchema }), id]))
+    .input(z.union([z.object({ document: z.unknown() }), id]))
     .mutation(({ ctx, input, signal }) =>
       checkWithMkosi("document" in input ? input.document : profiles.getProfile(ctx.db, input.id).document, signal),
     ),
+  importArchive: procedure.input(importForm).mutation(async ({ ctx, input }) => {
+    const r = await transfer.importArchive(ctx.db, Buffer.from(await input.file.arrayBuffer()), input.name);
+    return { profile: out(r.profile), notes: r.notes };
+  }),
+  importFolder: procedure
+    .input(z.object({ path: z.string().min(1), name: z.string().optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const r = await transfer.importFolder(ctx.db, input.path, input.name);
+      return { profile: out(r.profile), notes: r.notes };
+    }),
   delete: procedure.input(id).mutation(({ ctx, input }) => {
     profiles.deleteProfile(ctx.db, input.id);
     return { id: input.id };

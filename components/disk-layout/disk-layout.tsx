@@ -1,0 +1,145 @@
+"use client";
+// A proportional picture of the disk: one block per partition, its width following its size.
+import { cn } from "@/components/ui/cn";
+import type { Partition, PARTITION_TYPES } from "@/server/mkosi/profile";
+import { formatBytes, parseSize } from "@/server/mkosi/size";
+
+type PartitionType = (typeof PARTITION_TYPES)[number];
+
+/** Colours per partition type; the record type makes a new type fail to compile until it has one. */
+export const PARTITION_COLORS: Record<PartitionType, { block: string; dot: string }> = {
+  esp: { block: "bg-amber-500 text-white", dot: "bg-amber-500" },
+  root: { block: "bg-sky-600 text-white", dot: "bg-sky-600" },
+  usr: { block: "bg-indigo-600 text-white", dot: "bg-indigo-600" },
+  var: { block: "bg-emerald-600 text-white", dot: "bg-emerald-600" },
+  home: { block: "bg-teal-600 text-white", dot: "bg-teal-600" },
+  swap: { block: "bg-rose-500 text-white", dot: "bg-rose-500" },
+  "linux-generic": { block: "bg-slate-500 text-white", dot: "bg-slate-500" },
+};
+
+// Drawn size of a partition that systemd-repart sizes from its content at build time. Only a
+// weight for the picture: a minimal squashfs root is a few hundred MiB, a full one a few GiB.
+const AUTO_ESTIMATE: Record<PartitionType, number> = {
+  esp: 512 * 1024 ** 2,
+  root: 1024 ** 3,
+  usr: 1024 ** 3,
+  var: 512 * 1024 ** 2,
+  home: 512 * 1024 ** 2,
+  swap: 1024 ** 3,
+  "linux-generic": 256 * 1024 ** 2,
+};
+
+export interface DiskBlock {
+  index: number;
+  partition: Partition;
+  /** Bytes the block is drawn with. */
+  weight: number;
+  /** True when the size is not fixed by the profile and the weight is an estimate. */
+  auto: boolean;
+  sizeText: string;
+  /** Added by the overlay scheme rather than listed by the user. */
+  fromOverlay: boolean;
+}
+
+function bytesOf(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const r = parseSize(text);
+  return r.ok ? r.bytes : undefined;
+}
+
+export function diskBlocks(partitions: readonly Partition[], userCount: number): DiskBlock[] {
+  return partitions.map((p, index) => {
+    const min = bytesOf(p.sizeMin);
+    const max = bytesOf(p.sizeMax);
+    const base = { index, partition: p, fromOverlay: index >= userCount };
+    if (min !== undefined && max !== undefined)
+      return { ...base, weight: min, auto: false, sizeText: min === max ? formatBytes(min) : `${formatBytes(min)} – ${formatBytes(max)}` };
+    if (min !== undefined) return { ...base, weight: min, auto: false, sizeText: `≥ ${formatBytes(min)}` };
+    // Below a maximum the content decides, so it is still drawn as an estimate.
+    const estimate = Math.min(AUTO_ESTIMATE[p.type], max ?? Infinity);
+    return { ...base, weight: estimate, auto: true, sizeText: max !== undefined ? `auto, ≤ ${formatBytes(max)}` : "auto" };
+  });
+}
+
+export function DiskLayout({
+  partitions,
+  userCount,
+  badIndexes = new Set<number>(),
+  onSelect,
+}: {
+  /** The effective partitions (render.ts effectivePartitions): the user's plus the overlay's. */
+  partitions: readonly Partition[];
+  userCount: number;
+  badIndexes?: ReadonlySet<number>;
+  onSelect?: (index: number) => void;
+}) {
+  const blocks = diskBlocks(partitions, userCount);
+  if (blocks.length === 0)
+    return (
+      <div className="rounded-md border border-dashed border-slate-300 px-3 py-4 text-center text-xs text-slate-500" data-testid="disk-layout">
+        No partitions defined: mkosi uses its default layout (an ESP and a root partition sized from the content).
+      </div>
+    );
+  const total = blocks.reduce((s, b) => s + b.weight, 0);
+  const anyAuto = blocks.some((b) => b.auto);
+
+  return (
+    <figure className="space-y-2" data-testid="disk-layout" aria-label="Disk layout">
+      <div className="flex h-16 w-full gap-0.5 overflow-hidden rounded-md border border-slate-300 bg-slate-200 p-0.5" role="list">
+        {blocks.map((b) => {
+          const p = b.partition;
+          const title = [
+            `#${b.index + 1} ${p.type}`,
+            p.format && `format ${p.format}`,
+            p.label && `label ${p.label}`,
+            `size ${b.sizeText}`,
+            b.auto && "drawn with an estimated size",
+            b.fromOverlay && "added by the persistent overlay scheme",
+          ]
+            .filter(Boolean)
+            .join(" · ");
+          return (
+            <button
+              type="button"
+              role="listitem"
+              key={b.index}
+              title={title}
+              aria-label={title}
+              onClick={() => onSelect?.(b.index)}
+              data-testid="disk-block"
+              style={{ flexGrow: b.weight, flexBasis: 0 }}
+              className={cn(
+                "relative flex min-w-14 flex-col justify-center overflow-hidden rounded-sm px-1.5 text-left leading-tight transition-[flex-grow] duration-300",
+                PARTITION_COLORS[p.type].block,
+                b.auto && "bg-[repeating-linear-gradient(135deg,transparent_0_6px,rgb(255_255_255/0.18)_6px_12px)]",
+                b.fromOverlay && "outline-2 -outline-offset-4 outline-white/70 outline-dashed",
+                badIndexes.has(b.index) && "ring-2 ring-red-500 ring-inset",
+              )}
+            >
+              <span className="truncate text-xs font-semibold">{p.label || p.type}</span>
+              <span className="truncate text-[10px] opacity-90">
+                {p.type}
+                {p.format ? ` · ${p.format}` : ""}
+              </span>
+              <span className="truncate text-[10px] opacity-90">{b.sizeText}</span>
+            </button>
+          );
+        })}
+      </div>
+      <figcaption className="flex flex-wrap items-center gap-x-4 gap-y-1 text-[11px] text-slate-500">
+        {blocks.map((b) => (
+          <span key={b.index} className="inline-flex items-center gap-1">
+            <span className={cn("h-2 w-2 rounded-sm", PARTITION_COLORS[b.partition.type].dot)} aria-hidden />
+            <span className="font-medium text-slate-700">{b.partition.label || b.partition.type}</span>
+            <span>{b.sizeText}</span>
+            {b.fromOverlay ? <span className="text-slate-400">(overlay)</span> : null}
+          </span>
+        ))}
+        <span className="ml-auto">
+          {anyAuto ? "≈ " : ""}
+          {formatBytes(total)} drawn{anyAuto ? "; striped blocks are sized at build time and drawn with an estimate" : ""}
+        </span>
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,169 @@
+"use client";
+import { useState } from "react";
+import { Badge, type BadgeTone } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { Tabs } from "@/components/ui/tabs";
+import type { RenderedFile } from "@/server/mkosi/render";
+import { formatBytes } from "@/server/mkosi/size";
+import { syntaxFor, tokenizeLine, type TokenKind } from "./ini-tokens";
+
+const ORIGIN: Record<RenderedFile["origin"], { label: string; tone: BadgeTone; dot: string; text: string }> = {
+  generated: { label: "generated", tone: "slate", dot: "bg-slate-400", text: "Generated from the form." },
+  extra: { label: "extra file", tone: "sky", dot: "bg-sky-500", text: "An extra file you edit in the form, copied into the image." },
+  raw: { label: "kept as is", tone: "amber", dot: "bg-amber-500", text: "Imported content, written back unchanged on export." },
+};
+
+const TOKEN_CLASS: Record<TokenKind, string> = {
+  section: "text-amber-300 font-semibold",
+  key: "text-sky-300",
+  punct: "text-slate-500",
+  value: "text-emerald-200",
+  comment: "text-slate-500 italic",
+  text: "text-slate-200",
+};
+
+function CodeView({ file }: { file: RenderedFile }) {
+  if (file.encoding === "symlink")
+    return <p className="p-3 font-mono text-xs text-slate-300">symbolic link → {file.content}</p>;
+  if (file.encoding === "base64")
+    return (
+      <p className="p-3 text-xs text-slate-300">
+        Binary file, {formatBytes(Math.floor((file.content.replace(/=+$/, "").length * 3) / 4))}: not shown.
+      </p>
+    );
+  const syntax = syntaxFor(file.path);
+  const lines = file.content.replace(/\n$/, "").split("\n");
+  return (
+    <pre className="min-w-max py-2 font-mono text-xs leading-5">
+      <code>
+        {lines.map((line, i) => (
+          // The number comes from CSS so copying the code does not copy the numbers.
+          <span
+            key={i}
+            data-n={i + 1}
+            className="block pr-4 before:mr-3 before:inline-block before:w-8 before:pr-1 before:text-right before:text-slate-600 before:select-none before:content-[attr(data-n)] hover:bg-white/5"
+          >
+            {tokenizeLine(line, syntax).map((t, j) => (
+              <span key={j} className={TOKEN_CLASS[t.kind]}>
+                {t.text}
+              </span>
+            ))}
+            {"\n"}
+          </span>
+        ))}
+      </code>
+    </pre>
+  );
+}
+
+/** A file's name, with as much of its folder as it takes to tell it from the others. */
+export function tabLabel(path: string, files: readonly { path: string }[]): string {
+  const parts = path.split("/");
+  for (let n = 1; n < parts.length; n++) {
+    const tail = parts.slice(-n).join("/");
+    if (!files.some((f) => f.path !== path && (f.path === tail || f.path.endsWith(`/${tail}`)))) return tail;
+  }
+  return path;
+}
+
+export function FilePreview({
+  files,
+  mkosiMajor,
+  mkosiSource,
+  secretKeys = [],
+  error,
+}: {
+  files: readonly RenderedFile[];
+  mkosiMajor: number;
+  /** Where the mkosi version comes from, for the header. */
+  mkosiSource: string;
+  /** Secret settings that have a value, to say they are shown in clear. */
+  secretKeys?: readonly string[];
+  error?: string | null;
+}) {
+  const [selected, setSelected] = useState("mkosi.conf");
+  const [copied, setCopied] = useState(false);
+  const current = files.find((f) => f.path === selected) ?? files[0];
+
+  const copy = async () => {
+    if (!current) return;
+    try {
+      await navigator.clipboard.writeText(current.content);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      /* clipboard refused (e.g. not a secure context); nothing to undo */
+    }
+  };
+
+  return (
+    <div className="flex h-full min-h-0 flex-col overflow-hidden rounded-lg border border-slate-200 bg-white" data-testid="file-preview">
+      <div className="border-b border-slate-200 px-3 py-2">
+        <div className="mb-1.5 flex items-center gap-2">
+          <h2 className="text-sm font-semibold">Project files</h2>
+          <span className="text-xs text-slate-500">
+            {files.length} file{files.length === 1 ? "" : "s"} for mkosi {mkosiMajor} ({mkosiSource})
+          </span>
+          <div className="ml-auto flex items-center gap-2 text-[11px] text-slate-500">
+            {Object.values(ORIGIN).map((o) => (
+              <span key={o.label} className="inline-flex items-center gap-1">
+                <span className={cn("h-1.5 w-1.5 rounded-full", o.dot)} aria-hidden />
+                {o.label}
+              </span>
+            ))}
+          </div>
+        </div>
+        <Tabs
+          idPrefix="preview"
+          label="Project files"
+          value={current?.path ?? ""}
+          onChange={setSelected}
+          items={files.map((f) => ({
+            id: f.path,
+            testId: `preview-tab-${f.path}`,
+            title: `${f.path} · ${ORIGIN[f.origin].label}`,
+            label: (
+              <>
+                <span className={cn("h-1.5 w-1.5 shrink-0 rounded-full", ORIGIN[f.origin].dot)} aria-hidden />
+                {tabLabel(f.path, files)}
+              </>
+            ),
+          }))}
+        />
+      </div>
+      {error ? <p className="border-b border-red-200 bg-red-50 px-3 py-1.5 text-xs text-red-800">{error}</p> : null}
+      {current ? (
+        <>
+          <div className="flex items-center gap-2 border-b border-slate-800 bg-slate-900 px-3 py-1.5 text-[11px] text-slate-400">
+            <code className="truncate text-slate-200">{current.path}</code>
+            <Badge tone={ORIGIN[current.origin].tone}>{ORIGIN[current.origin].label}</Badge>
+            <span>mode {current.mode.toString(8).padStart(4, "0")}</span>
+            <span className="truncate">{ORIGIN[current.origin].text}</span>
+            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200 hover:bg-slate-800 hover:text-white" onClick={copy}>
+              {copied ? "Copied" : "Copy"}
+            </Button>
+          </div>
+          {current.path.endsWith("mkosi.conf") && secretKeys.length > 0 ? (
+            <p className="bg-slate-900 px-3 pt-1.5 text-[11px] text-amber-300/90">
+              {secretKeys.join(", ")} {secretKeys.length === 1 ? "is" : "are"} shown in clear: this is the file exactly as it will be written.
+            </p>
+          ) : null}
+          <div
+            id="preview-panel"
+            role="tabpanel"
+            aria-label={current.path}
+            tabIndex={0}
+            className="min-h-0 flex-1 overflow-auto bg-slate-900"
+            data-testid="preview-content"
+            data-path={current.path}
+          >
+            <CodeView file={current} />
+          </div>
+        </>
+      ) : (
+        <p className="p-4 text-sm text-slate-500">Nothing to show.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+// Import of mkosi projects (uploaded archive or server folder) into profiles, and export of a
+// profile as a plain mkosi project archive.
+import { basename } from "node:path";
+import type { Db } from "@/server/db/client";
+import type { ProfileRow } from "@/server/db/schema";
+import { importProject, type ProjectFile } from "@/server/mkosi/import";
+import type { HostFacts } from "@/server/mkosi/presets";
+import { render } from "@/server/mkosi/render";
+import { readArchive, readFolder, writeExportArchive } from "./archive";
+import { createProfile, getProfile, listProfiles } from "./service";
+
+export interface ImportOutcome {
+  profile: ProfileRow;
+  /** What the import kept as written, for the user. */
+  notes: string[];
+}
+
+// Imports never use a preset, so the host's facts play no part in creating the profile.
+const NO_HOST: HostFacts = { aptRepositories: [] };
+const NAME_MAX = 80;
+
+/** The first free name among base, "base (2)", "base (3)", ... */
+function uniqueName(db: Db, base: string): string {
+  const taken = new Set(listProfiles(db).map((p) => p.name));
+  const stem = base.trim().slice(0, NAME_MAX - 6).trim() || "Imported project";
+  if (!taken.has(stem)) return stem;
+  for (let n = 2; ; n++) if (!taken.has(`${stem} (${n})`)) return `${stem} (${n})`;
+}
+
+function save(db: Db, files: ProjectFile[], explicitName: string | undefined, fallbackName: string | undefined): ImportOutcome {
+  const { document, notes, topFolder } = importProject(files);
+  // An explicit name is used as given (a taken one is a CONFLICT); a derived one is made unique.
+  const name =
+    explicitName ?? uniqueName(db, topFolder ?? fallbackName ?? document.settings.ImageId ?? "Imported project");
+  const profile = createProfile(db, { name, document }, NO_HOST);
+  return { profile, notes };
+}
+
+/** Creates a profile from an uploaded .tar.gz, .tar or .zip of an mkosi project. */
+export async function importArchive(db: Db, buffer: Buffer, name?: string): Promise<ImportOutcome> {
+  const files = await readArchive(buffer);
+  return save(db, files, name, undefined);
+}
+
+/** Creates a profile from an mkosi project folder on this machine (absolute path). */
+export async function importFolder(db: Db, path: string, name?: string): Promise<ImportOutcome> {
+  const { files, skipped } = await readFolder(path);
+  const outcome = save(db, files, name, basename(path.replace(/\/+$/, "")) || undefined);
+  if (skipped.length > 0) outcome.notes.push(`left out build results: ${skipped.join(", ")}`);
+  return outcome;
+}
+
+/** A file-system-safe folder and file name for a profile. */
+export function exportSlug(name: string, id: number): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[-.]+|[-.]+$/g, "")
+    .slice(0, 64)
+    .replace(/[-.]+$/g, "");
+  return slug || `profile-${id}`;
+}
+
+/** The profile rendered for this mkosi, as `<slug>.tar.gz` holding `<slug>/`. */
+export async function exportProfile(db: Db, id: number, mkosiMajor: number): Promise<{ filename: string; buffer: Buffer }> {
+  const row = getProfile(db, id);
+  const slug = exportSlug(row.name, row.id);
+  const files = render(row.document, { mkosiMajor });
+  // The last save's time: the same revision always gives the same bytes.
+  const buffer = await writeExportArchive(files, { folderName: slug, mtime: row.updatedAt, mkosiMajor });
+  return { filename: `${slug}.tar.gz`, buffer };
+}

@@ -1,0 +1,145 @@
+// The profile editor in a real browser against the built app: compose, preview, save,
+// reload, export; and two tabs saving the same profile.
+import { readFile } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { gunzipSync } from "node:zlib";
+import { chromium, type Browser, type Page } from "playwright-core";
+import tar from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PRESETS } from "@/server/mkosi/presets";
+import { startServer, type TestServer } from "./server";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const debianPreset = PRESETS.find((p) => p.id.includes("debian"));
+
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
+  return context.newPage();
+}
+
+const text = (page: Page, testId: string) => page.getByTestId(testId).first().textContent().then((t) => t ?? "");
+
+async function waitSaved(page: Page) {
+  await expect.poll(() => text(page, "save-status"), { timeout: 15_000 }).toContain("Saved");
+}
+
+/** Creates a profile from the Debian preset through the list page; returns the editor's URL. */
+async function createFromDebianPreset(page: Page, name: string): Promise<string> {
+  expect(debianPreset, "a Debian preset exists").toBeDefined();
+  await page.goto(`${server.url}/`);
+  await page.getByTestId("new-profile").click();
+  await page.getByTestId("new-profile-name").fill(name);
+  await page.getByTestId("preset-select").selectOption(debianPreset!.id);
+  await page.getByTestId("create-profile").click();
+  await page.waitForURL(/\/profiles\/\d+$/);
+  await waitSaved(page);
+  return page.url();
+}
+
+async function addPackage(page: Page, name: string) {
+  const input = page.getByTestId("list-input-Packages");
+  await input.fill(name);
+  await input.press("Enter");
+}
+
+const packageChip = (page: Page, name: string) =>
+  page.locator("[data-testid=list-item]", { hasText: new RegExp(`^${name}`) }).filter({ has: page.getByRole("button", { name: `Remove ${name}` }) });
+
+async function previewOf(page: Page, path: string): Promise<string> {
+  await page.getByTestId(`preview-tab-${path}`).click();
+  await expect.poll(() => page.getByTestId("preview-content").getAttribute("data-path")).toBe(path);
+  return text(page, "preview-content");
+}
+
+async function readTarGz(data: Buffer): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const extract = tar.extract();
+  Readable.from([gunzipSync(data)]).pipe(extract);
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
+    files.set(entry.header.name, Buffer.concat(chunks).toString("utf8"));
+  }
+  return files;
+}
+
+describe("profile editor", () => {
+  it("adds a package, previews it, saves, keeps it after a reload and exports it", async () => {
+    const page = await newPage();
+    await createFromDebianPreset(page, "e2e-debian");
+
+    expect(await previewOf(page, "mkosi.conf")).not.toMatch(/\bhtop\b/);
+    await addPackage(page, "htop");
+    // The preview renders in the browser, as the user types.
+    await expect.poll(() => text(page, "preview-content")).toMatch(/^\s+htop$/m);
+    expect(await text(page, "save-status")).not.toContain("Saved");
+
+    await page.getByTestId("save-button").click();
+    await waitSaved(page);
+
+    await page.reload();
+    await waitSaved(page);
+    await expect.poll(() => packageChip(page, "htop").count()).toBe(1);
+    expect(await previewOf(page, "mkosi.conf")).toMatch(/^\s+htop$/m);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-link").click()]);
+    const archive = await readFile((await download.path())!);
+    const files = await readTarGz(archive);
+    const conf = [...files].find(([name]) => name === "mkosi.conf" || name.endsWith("/mkosi.conf"));
+    expect(conf, `mkosi.conf in the archive (has ${[...files.keys()].join(", ")})`).toBeDefined();
+    expect(conf![1]).toMatch(/^\s+htop$/m);
+    await page.context().close();
+  });
+
+  it("shows a conflict when another tab saved first, and keeps this tab's edits", async () => {
+    const first = await newPage();
+    const url = await createFromDebianPreset(first, "e2e-conflict");
+    const second = await newPage();
+    await second.goto(url);
+    await waitSaved(second);
+
+    await addPackage(first, "curl");
+    await first.getByTestId("save-button").click();
+    await waitSaved(first);
+
+    await addPackage(second, "vim");
+    await second.getByTestId("save-button").click();
+    await second.getByTestId("conflict-banner").waitFor({ timeout: 15_000 });
+    expect(await packageChip(second, "vim").count()).toBe(1);
+    expect(await text(second, "save-status")).not.toContain("Saved");
+
+    // "Overwrite with mine" saves the second tab's document over the first's.
+    await second.getByTestId("conflict-overwrite").click();
+    await waitSaved(second);
+    expect(await second.getByTestId("conflict-banner").count()).toBe(0);
+    await first.reload();
+    await waitSaved(first);
+    await expect.poll(() => packageChip(first, "vim").count()).toBe(1);
+    expect(await packageChip(first, "curl").count()).toBe(0);
+    await first.context().close();
+    await second.context().close();
+  });
+});
