@@ -14,6 +14,8 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           <nav className="mx-auto flex max-w-[1600px] items-center gap-6 px-4 py-3">
             <Link href="/" className="font-semibold tracking-tight">Image Studio</Link>
             <Link href="/" className="text-sm text-slate-600 hover:text-slate-900">Profiles</Link>
+            <Link href="/builds" className="text-sm text-slate-600 hover:text-slate-900">Builds</Link>
+            <Link href="/host" className="text-sm text-slate-600 hover:text-slate-900">Host</Link>
           </nav>
         </header>
         <TrpcProviders>

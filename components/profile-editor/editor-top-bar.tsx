@@ -1,6 +1,8 @@
 "use client";
 import Link from "next/link";
 import { useState, type ReactNode } from "react";
+import { BuildButton, BuildStartError, RecentBuilds } from "@/components/builds/build-controls";
+import { useBuildStart } from "@/components/builds/use-build-start";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
@@ -34,6 +36,7 @@ export function EditorTopBar(p: EditorTopBarProps) {
     setLastName(p.name);
     setName(p.name);
   }
+  const buildCtl = useBuildStart({ profileId: p.id, status: p.status, onSave: p.onSave });
   const commit = async () => {
     const trimmed = name.trim();
     if (trimmed === p.name) return setName(p.name);
@@ -132,6 +135,9 @@ export function EditorTopBar(p: EditorTopBarProps) {
             Save
             <kbd className="rounded bg-white/15 px-1 font-sans text-[10px] text-slate-200">Ctrl S</kbd>
           </Button>
+          <span className="h-5 w-px bg-slate-200" aria-hidden />
+          <RecentBuilds ctl={buildCtl} profileId={p.id} />
+          <BuildButton ctl={buildCtl} dirty={p.status !== "clean"} />
         </div>
       </div>
       {p.renameError ? (
@@ -139,7 +145,12 @@ export function EditorTopBar(p: EditorTopBarProps) {
           Not renamed: {p.renameError}
         </p>
       ) : null}
-      {p.children ? <div className="mt-2 space-y-2">{p.children}</div> : null}
+      {p.children || buildCtl.error ? (
+        <div className="mt-2 space-y-2">
+          {p.children}
+          <BuildStartError ctl={buildCtl} />
+        </div>
+      ) : null}
     </div>
   );
 }

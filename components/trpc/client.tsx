@@ -1,6 +1,6 @@
 "use client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink, httpLink, isNonJsonSerializable, splitLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, isNonJsonSerializable, splitLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import type { AppRouter } from "@/server/routers";
@@ -11,8 +11,13 @@ function makeClient() {
   const url = "/api/trpc";
   return createTRPCClient<AppRouter>({
     links: [
-      // Uploads (FormData) cannot be batched as JSON.
-      splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: httpLink({ url }), false: httpBatchLink({ url }) }),
+      splitLink({
+        // Subscriptions go over SSE; on a dropped connection the link resends the last event id.
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({ url }),
+        // Uploads (FormData) cannot be batched as JSON.
+        false: splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: httpLink({ url }), false: httpBatchLink({ url }) }),
+      }),
     ],
   });
 }

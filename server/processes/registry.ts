@@ -1,37 +1,108 @@
 // Every child process the server starts is owned here, with an AbortController, so a cancel
 // or a server shutdown stops it instead of leaving it behind.
 import { execa, type Options, type Result } from "execa";
+import type { Readable } from "node:stream";
 
-const running = new Map<number, { name: string; controller: AbortController }>();
-let nextId = 1;
+interface Owned {
+  name: string;
+  controller: AbortController;
+  /** Settles when the process has ended. */
+  ended: Promise<unknown>;
+}
+
+// On globalThis, like the shutdown hook below: after a Next dev reload the hook registered by
+// the first module instance must still see the processes started by the new one.
+const shared = globalThis as { __imageStudioProcesses?: { running: Map<number, Owned>; nextId: number } };
+const state = (shared.__imageStudioProcesses ??= { running: new Map(), nextId: 1 });
+const running = state.running;
 
 export interface RunOptions extends Pick<Options, "cwd" | "env" | "timeout"> {
   /** Aborting this also stops the child. */
   signal?: AbortSignal;
 }
 
+function own(name: string, signal: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const id = state.nextId++;
+  const onAbort = () => controller.abort(signal?.reason);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    controller,
+    register: (ended: Promise<unknown>) => running.set(id, { name, controller, ended }),
+    release: () => {
+      signal?.removeEventListener("abort", onAbort);
+      running.delete(id);
+    },
+  };
+}
+
 /** Runs a command (argument array, never a shell) to completion and returns its output. */
 export async function runOwned(name: string, file: string, args: readonly string[], opts: RunOptions = {}): Promise<Result> {
-  const controller = new AbortController();
-  const id = nextId++;
-  running.set(id, { name, controller });
-  const onAbort = () => controller.abort(opts.signal?.reason);
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const o = own(name, opts.signal);
+  const child = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    timeout: opts.timeout,
+    cancelSignal: o.controller.signal,
+    forceKillAfterDelay: 5_000,
+    stdin: "ignore",
+    reject: false,
+    all: false,
+  });
+  o.register(child);
   try {
-    return await execa(file, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      timeout: opts.timeout,
-      cancelSignal: controller.signal,
-      forceKillAfterDelay: 5_000,
-      stdin: "ignore",
-      reject: false,
-      all: false,
-    });
+    return await child;
   } finally {
-    opts.signal?.removeEventListener("abort", onAbort);
-    running.delete(id);
+    o.release();
   }
+}
+
+export interface StreamOptions extends Pick<Options, "cwd" | "env"> {
+  /** Aborting this stops the child: SIGTERM, then SIGKILL after forceKillAfterMs. */
+  signal?: AbortSignal;
+  /** Time a child gets between SIGTERM and SIGKILL (its own cleanup time). */
+  forceKillAfterMs?: number;
+  /** Starts the child in a session of its own (its own process group). */
+  detached?: boolean;
+}
+
+export interface OwnedStream {
+  /** undefined when the process could not be started (done then tells why). */
+  pid: number | undefined;
+  /** Raw bytes the child writes; read them, or the child blocks (that is the back-pressure). */
+  stdout: Readable;
+  stderr: Readable;
+  done: Promise<{ exitCode: number | undefined; signal: string | undefined; failure: string | undefined }>;
+}
+
+/**
+ * Starts a long-running command whose output the caller reads as it comes (no buffering in
+ * memory). The child is stopped on abort of `signal` and on server shutdown.
+ */
+export function startOwned(name: string, file: string, args: readonly string[], opts: StreamOptions = {}): OwnedStream {
+  const o = own(name, opts.signal);
+  const child = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    cancelSignal: o.controller.signal,
+    forceKillAfterDelay: opts.forceKillAfterMs ?? 5_000,
+    detached: opts.detached ?? false,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    buffer: false,
+    encoding: "buffer",
+    reject: false,
+  });
+  const done = child.then((r) => ({
+    exitCode: r.exitCode,
+    signal: r.signal,
+    failure: r.failed && r.exitCode === undefined && !r.isCanceled && !r.signal ? r.shortMessage : undefined,
+  }));
+  o.register(done);
+  void done.finally(o.release);
+  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, done };
 }
 
 export function runningProcesses(): { id: number; name: string }[] {
@@ -42,14 +113,50 @@ export function abortAll(reason = "server shutting down"): void {
   for (const p of running.values()) p.controller.abort(new Error(reason));
 }
 
+/** Resolves when every owned process has ended, or after `ms`. */
+export async function allEnded(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...running.values()].map((p) => p.ended)),
+    new Promise((r) => (timer = setTimeout(r, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
+type ShutdownHook = () => void;
+const g = globalThis as { __imageStudioShutdownHook?: boolean; __imageStudioShutdownHooks?: Set<ShutdownHook> };
+const hooks = (g.__imageStudioShutdownHooks ??= new Set());
+
+/**
+ * Runs `hook` (synchronously) when the server is told to stop, before its children are
+ * stopped, and at process exit. Returns a function that removes it.
+ */
+export function onShutdown(hook: ShutdownHook): () => void {
+  hooks.add(hook);
+  return () => hooks.delete(hook);
+}
+
+function runHooks(): void {
+  for (const h of [...hooks]) {
+    hooks.delete(h);
+    try {
+      h();
+    } catch (e) {
+      console.error("shutdown hook failed:", e);
+    }
+  }
+}
+
 // Stop children with the server. Registered once even across Next's dev reloads.
-const g = globalThis as { __imageStudioShutdownHook?: boolean };
 if (!g.__imageStudioShutdownHook) {
   g.__imageStudioShutdownHook = true;
+  process.once("exit", runHooks);
   for (const sig of ["SIGTERM", "SIGINT"] as const)
     process.once(sig, () => {
+      runHooks();
       abortAll();
-      // Give children their kill delay, then leave with the conventional status.
-      setTimeout(() => process.exit(128 + (sig === "SIGTERM" ? 15 : 2)), 200).unref();
+      // Children get their own cleanup time (a build stops mkosi and all under it, up to
+      // about 10 s); then leave with the conventional status.
+      void allEnded(12_000).then(() => process.exit(128 + (sig === "SIGTERM" ? 15 : 2)));
     });
 }

@@ -1,4 +1,5 @@
 import { mkosiVersion } from "@/server/host/facts";
+import { hostTools } from "@/server/host/tools";
 import { procedure, router } from "./trpc";
 
 export const hostRouter = router({
@@ -6,4 +7,6 @@ export const hostRouter = router({
     const facts = ctx.host();
     return { osId: facts.osId, aptRepositories: facts.aptRepositories, mkosi: (await mkosiVersion()) ?? null };
   }),
+  /** Which tools this machine has, their versions, and the command that installs what is missing. */
+  tools: procedure.query(({ signal }) => hostTools(signal)),
 });

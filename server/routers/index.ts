@@ -1,3 +1,4 @@
+import { buildsRouter } from "./builds";
 import { hostRouter } from "./host";
 import { presetsRouter } from "./presets";
 import { profilesRouter } from "./profiles";
@@ -7,6 +8,7 @@ export const appRouter = router({
   presets: presetsRouter,
   profiles: profilesRouter,
   host: hostRouter,
+  builds: buildsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,118 @@
+"use client";
+// The files a build was built from (its snapshot), with a viewer.
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { syntaxFor, tokenizeLine, type TokenKind } from "@/components/file-preview/ini-tokens";
+import { useTRPC } from "@/components/trpc/client";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { formatBytes } from "@/server/mkosi/size";
+import type { BuildFile } from "./types";
+
+const TOKEN_CLASS: Record<TokenKind, string> = {
+  section: "text-amber-300 font-semibold",
+  key: "text-sky-300",
+  punct: "text-slate-500",
+  value: "text-emerald-200",
+  comment: "text-slate-500 italic",
+  text: "text-slate-200",
+};
+
+function FileBody({ file }: { file: BuildFile }) {
+  if (file.encoding === "symlink") return <p className="p-3 font-mono text-xs text-slate-300">symbolic link → {file.content}</p>;
+  if (file.encoding === "base64") return <p className="p-3 text-xs text-slate-300">Binary file, {formatBytes(file.size)}: not shown.</p>;
+  const syntax = syntaxFor(file.path);
+  const lines = file.content.replace(/\n$/, "").split("\n");
+  return (
+    <pre className="min-w-max py-2 font-mono text-xs leading-5">
+      <code>
+        {lines.map((line, i) => (
+          // Line numbers come from CSS so that copying the text leaves them out.
+          <span
+            key={i}
+            data-n={i + 1}
+            className="block pr-4 before:mr-3 before:inline-block before:w-8 before:pr-1 before:text-right before:text-slate-600 before:select-none before:content-[attr(data-n)]"
+          >
+            {tokenizeLine(line, syntax).map((t, j) => (
+              <span key={j} className={TOKEN_CLASS[t.kind]}>
+                {t.text}
+              </span>
+            ))}
+            {"\n"}
+          </span>
+        ))}
+      </code>
+    </pre>
+  );
+}
+
+export function BuildFiles({ id }: { id: number }) {
+  const trpc = useTRPC();
+  // A snapshot never changes.
+  const files = useQuery({ ...trpc.builds.files.queryOptions({ id }), staleTime: Infinity });
+  const [selected, setSelected] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+
+  if (files.isPending) return <p className="p-3 text-sm text-slate-500">Loading the build's files…</p>;
+  if (files.isError)
+    return (
+      <p role="alert" className="p-3 text-sm text-red-700">
+        Could not load the files: {files.error.message}
+      </p>
+    );
+  const list = files.data;
+  const current = list.find((f) => f.path === selected) ?? list.find((f) => f.path === "mkosi.conf") ?? list[0];
+
+  const copy = async () => {
+    if (!current) return;
+    try {
+      await navigator.clipboard.writeText(current.content);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      /* clipboard refused (not a secure context): nothing to undo */
+    }
+  };
+
+  return (
+    <div className="grid min-h-[24rem] gap-0 overflow-hidden rounded-lg border border-slate-200 md:grid-cols-[18rem_minmax(0,1fr)]" data-testid="build-files">
+      <ul className="max-h-[32rem] overflow-y-auto border-b border-slate-200 bg-white py-1 md:border-r md:border-b-0" aria-label="Files of the build">
+        {list.map((f) => (
+          <li key={f.path}>
+            <button
+              type="button"
+              onClick={() => setSelected(f.path)}
+              aria-current={f.path === current?.path || undefined}
+              data-testid={`build-file-${f.path}`}
+              className={cn(
+                "flex w-full items-baseline gap-2 px-3 py-1 text-left font-mono text-xs",
+                f.path === current?.path ? "bg-slate-800 text-white" : "text-slate-700 hover:bg-slate-100",
+              )}
+            >
+              <span className="min-w-0 flex-1 truncate" title={f.path}>
+                {f.path}
+              </span>
+              <span className={cn("shrink-0 font-sans text-[10px]", f.path === current?.path ? "text-slate-300" : "text-slate-400")}>{formatBytes(f.size)}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      {current ? (
+        <div className="flex min-w-0 flex-col bg-slate-900">
+          <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-1.5 text-[11px] text-slate-400">
+            <code className="truncate text-slate-200">{current.path}</code>
+            <span>mode {current.mode.toString(8).padStart(4, "0")}</span>
+            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200! hover:bg-slate-800! hover:text-white!" onClick={copy}>
+              {copied ? "Copied" : "Copy"}
+            </Button>
+          </div>
+          <div className="max-h-[32rem] min-h-0 flex-1 overflow-auto" data-testid="build-file-content" data-path={current.path}>
+            <FileBody file={current} />
+          </div>
+        </div>
+      ) : (
+        <p className="p-4 text-sm text-slate-500">The build has no files.</p>
+      )}
+    </div>
+  );
+}

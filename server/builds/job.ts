@@ -1,0 +1,192 @@
+// One build from start to end: mkosi under the pty runner in the build's folder, its output
+// into build.log and the steps parser, and the result into the builds table.
+import { eq } from "drizzle-orm";
+import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Db } from "@/server/db/client";
+import { builds, type BuildRow, type BuildState } from "@/server/db/schema";
+import { mkosiVersion } from "@/server/host/facts";
+import { profileDocumentSchema } from "@/server/mkosi/profile";
+import type { LogStore, LogWriter } from "./log-store";
+import { buildPaths, incrementalCacheDir, packageCacheDir, type BuildPaths } from "./paths";
+import { buildNeeds, type BuildNeeds } from "./preflight";
+import { runUnderPty } from "./runner";
+import { BuildOutputParser } from "./steps";
+import { mountsUnder } from "./procs";
+
+/** Why a running build is being stopped (the abort reason). */
+export class StopRequest extends Error {
+  constructor(
+    readonly state: Extract<BuildState, "cancelled" | "interrupted">,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobContext {
+  db: Db;
+  dataDir: string;
+  logs: LogStore;
+  /** Something about the build changed (state, steps): tell the watchers. */
+  changed: (id: number) => void;
+  /** The mkosi command (tests may wrap it); defaults to ["mkosi"]. */
+  mkosi?: readonly string[];
+}
+
+/** The exact mkosi command line of a build. */
+export function mkosiArgv(paths: BuildPaths, opts: { dataDir: string; incremental: boolean; profileId: number | null; mkosi?: readonly string[] }): string[] {
+  return [
+    ...(opts.mkosi ?? ["mkosi"]),
+    "--directory", paths.project,
+    "--output-dir", paths.output,
+    "--workspace-dir", paths.workspace,
+    "--package-cache-dir", packageCacheDir(opts.dataDir),
+    ...(opts.incremental ? ["--cache-dir", incrementalCacheDir(opts.dataDir, opts.profileId), "--incremental=yes"] : []),
+    "--force",
+    "build",
+  ];
+}
+
+/** Reads the document the build was queued with (kept beside the project). */
+export async function readBuildProfile(paths: BuildPaths) {
+  return profileDocumentSchema.parse(JSON.parse(await readFile(join(paths.dir, "profile.json"), "utf8")));
+}
+
+/** The total apparent size of a folder's files (what a download of them takes). */
+export async function apparentSize(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await apparentSize(p);
+    else if (e.isFile()) total += (await lstat(p)).size;
+  }
+  return total;
+}
+
+/**
+ * After mkosi said it succeeded: is what the profile asks for there? mkosi 24 builds a
+ * bootable image without a UKI when ukify is missing or broken, and says nothing.
+ */
+export function checkOutput(files: readonly string[], needs: Pick<BuildNeeds, "disk" | "uki">): string | undefined {
+  if (files.length === 0) return "mkosi exited with status 0 but wrote nothing into the output folder";
+  if (needs.disk && !files.some((f) => /\.raw(\.(zst|xz|gz))?$/.test(f)))
+    return `mkosi exited with status 0 but no disk image (.raw) is in the output folder (it holds: ${files.join(", ")})`;
+  if (needs.uki && !files.some((f) => f.endsWith(".efi")))
+    return "mkosi exited with status 0 but built no unified kernel image (.efi): it falls back to a separate kernel and initrd when ukify is missing or broken; check the host tools (ukify, python3-pefile)";
+  return undefined;
+}
+
+/** A line of the server's own at the end of a log: why the build ended, when mkosi could not say. */
+export const logNote = (text: string) => Buffer.from(`\r\n\x1b[1;31m[image-studio] ${text}\x1b[0m\r\n`);
+
+function update(db: Db, id: number, values: Partial<BuildRow>): void {
+  db.update(builds).set(values).where(eq(builds.id, id)).run();
+}
+
+/** Runs build `id` (state queued) to its end. Never throws: every outcome is recorded. */
+export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal): Promise<void> {
+  const row = ctx.db.select().from(builds).where(eq(builds.id, id)).get();
+  if (!row) return;
+  const paths = buildPaths(ctx.dataDir, id);
+  const parser = new BuildOutputParser();
+  const decoder = new TextDecoder("utf-8");
+  let log: LogWriter;
+  try {
+    log = await ctx.logs.open(id);
+  } catch (e) {
+    ctx.logs.abandon(id);
+    update(ctx.db, id, { state: "failed", startedAt: new Date(), endedAt: new Date(), message: `the build log could not be opened: ${e instanceof Error ? e.message : String(e)}` });
+    ctx.changed(id);
+    return;
+  }
+  let state: BuildState = "failed";
+  let message: string | null = null;
+  let exitCode: number | null = null;
+  let outputBytes: number | null = null;
+  let failureLines: string[] = [];
+
+  try {
+    const installed = await mkosiVersion();
+    const argv = mkosiArgv(paths, { dataDir: ctx.dataDir, incremental: row.incremental, profileId: row.profileId, mkosi: ctx.mkosi });
+    // Made up front, so a fresh data folder does not rely on mkosi creating them.
+    await mkdir(packageCacheDir(ctx.dataDir), { recursive: true });
+    if (row.incremental) await mkdir(incrementalCacheDir(ctx.dataDir, row.profileId), { recursive: true });
+    await mkdir(paths.workspace, { recursive: true });
+    update(ctx.db, id, { state: "running", startedAt: new Date(), command: argv, mkosiVersion: installed?.version ?? row.mkosiVersion });
+    ctx.changed(id);
+    const needs = buildNeeds(await readBuildProfile(paths));
+
+    const result = await runUnderPty({
+      name: `build ${id}`,
+      argv,
+      cwd: paths.project,
+      signal,
+      onStart: (pid) => update(ctx.db, id, { pid }),
+      onOutput: async (chunk) => {
+        await log.append(chunk);
+        if (parser.feed(decoder.decode(chunk, { stream: true }), Date.now())) {
+          update(ctx.db, id, { steps: parser.steps });
+          ctx.changed(id);
+        }
+      },
+    });
+    parser.feed(decoder.decode(), Date.now());
+    exitCode = result.exitCode;
+
+    const stop = signal.aborted ? signal.reason : undefined;
+    if (stop instanceof StopRequest) {
+      state = stop.state;
+      message = stop.message;
+    } else if (result.failure) {
+      message = result.failure;
+    } else if (exitCode !== 0) {
+      message = `mkosi exited with status ${exitCode}`;
+      failureLines = parser.failureLines();
+    } else {
+      const files = (await readdir(paths.output)).sort();
+      const problem = checkOutput(files, needs);
+      if (problem) {
+        message = problem;
+        failureLines = [problem];
+      } else {
+        state = "succeeded";
+        outputBytes = await apparentSize(paths.output);
+      }
+    }
+  } catch (e) {
+    message = `the build could not run: ${e instanceof Error ? e.message : String(e)}`;
+  }
+
+  // A cancel is already told by the helper's own line; other endings mkosi did not explain are.
+  if (state !== "succeeded" && state !== "cancelled" && message) await log.append(logNote(message)).catch(() => undefined);
+  if (state === "failed" && failureLines.length === 0) failureLines = [...parser.failureLines(), ...(message ? [message] : [])];
+  const now = Date.now();
+  parser.end(now);
+  await log.close().catch(() => undefined);
+  await removeWorkspace(paths);
+
+  // A server shutdown may have recorded the end already (synchronously, before it exits).
+  update(ctx.db, id, {
+    state,
+    endedAt: new Date(now),
+    exitCode,
+    message,
+    steps: parser.steps,
+    failureLines,
+    outputBytes,
+    logBytes: log.offset,
+    pid: null,
+  });
+  ctx.changed(id);
+}
+
+/**
+ * mkosi's scratch folder, which a killed mkosi leaves behind. Never removed while something is
+ * mounted under the build folder: a recursive delete would go into the mounted tree.
+ */
+export async function removeWorkspace(paths: BuildPaths): Promise<void> {
+  if ((await mountsUnder(paths.dir)).length > 0) return;
+  await rm(paths.workspace, { recursive: true, force: true }).catch(() => undefined);
+}

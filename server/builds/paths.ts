@@ -1,0 +1,32 @@
+// Where a build's files live under the data folder. One folder per build, and caches shared
+// by all builds.
+import { join } from "node:path";
+
+export interface BuildPaths {
+  dir: string;
+  /** The profile's rendered files, snapshotted when the build was queued. */
+  project: string;
+  /** mkosi --output-dir: empty before the build, so old split files never mix in. */
+  output: string;
+  /** mkosi --workspace-dir: its scratch space, removed after the build (even a killed one). */
+  workspace: string;
+  log: string;
+}
+
+export const buildsRoot = (dataDir: string) => join(dataDir, "builds");
+
+export function buildPaths(dataDir: string, id: number): BuildPaths {
+  const dir = join(buildsRoot(dataDir), String(id));
+  return { dir, project: join(dir, "project"), output: join(dir, "output"), workspace: join(dir, "workspace"), log: join(dir, "build.log") };
+}
+
+/** mkosi --package-cache-dir: downloaded packages, shared by every build. */
+export const packageCacheDir = (dataDir: string) => join(dataDir, "cache", "packages");
+
+/**
+ * mkosi --cache-dir for incremental builds, one per profile: mkosi 24 names its cached trees
+ * only by distribution~release~architecture, so two profiles of the same release sharing one
+ * folder would keep replacing each other's cache (and race when built at the same time).
+ */
+export const incrementalCacheDir = (dataDir: string, profileId: number | null) =>
+  join(dataDir, "cache", "incremental", profileId === null ? "orphans" : `profile-${profileId}`);

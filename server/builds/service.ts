@@ -1,0 +1,318 @@
+// Builds as the API sees them: start (preflight, snapshot, queue), cancel, the history with
+// each build's files and a diff, and the live streams (log, state changes).
+import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Db } from "@/server/db/client";
+import { builds, FINISHED_STATES, profiles, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
+import { AppError } from "@/server/errors";
+import { mkosiVersion } from "@/server/host/facts";
+import { render } from "@/server/mkosi/render";
+import { getProfile } from "@/server/profiles/service";
+import { writeProject } from "@/server/profiles/project-dir";
+import { validateDocument } from "@/server/mkosi/validate";
+import type { LogEvent } from "./log-store";
+import { buildPaths } from "./paths";
+import { preflight, type PreflightOptions } from "./preflight";
+import type { BuildQueue } from "./queue";
+import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
+import { readBuildProfile } from "./job";
+
+// --- views -----------------------------------------------------------------------------------
+
+export interface StepView {
+  name: string;
+  depth: number;
+  startedAt: string;
+  /** null while the step runs. */
+  endedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface BuildView {
+  id: number;
+  profileId: number | null;
+  profileName: string;
+  profileRevision: number;
+  state: BuildState;
+  incremental: boolean;
+  queuedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** From start to end; null until the build has ended (a page counts a running build's time itself). */
+  durationMs: number | null;
+  exitCode: number | null;
+  mkosiVersion: string;
+  command: string[] | null;
+  message: string | null;
+  /** Apparent size of the output folder, after a success. */
+  outputBytes: number | null;
+  /** Size of build.log: final once ended, the live size while running. */
+  logBytes: number | null;
+  /** 1-based place in the queue while queued. */
+  queuePosition: number | null;
+  /** The innermost step running now. */
+  currentStep: string | null;
+}
+
+export interface BuildDetail extends BuildView {
+  steps: StepView[];
+  /** The lines that explain a failure (mkosi's errors, the failing tool's messages). */
+  failureLines: string[];
+}
+
+export const isFinished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).includes(s);
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function stepView(s: BuildStep): StepView {
+  return {
+    name: s.name,
+    depth: s.depth,
+    startedAt: new Date(s.startedAt).toISOString(),
+    endedAt: s.endedAt === null ? null : new Date(s.endedAt).toISOString(),
+    durationMs: s.endedAt === null ? null : s.endedAt - s.startedAt,
+  };
+}
+
+export function buildView(row: BuildRow, queue: BuildQueue): BuildView {
+  const open = row.state === "running" ? row.steps.findLast((s) => s.endedAt === null) : undefined;
+  return {
+    id: row.id,
+    profileId: row.profileId,
+    profileName: row.profileName,
+    profileRevision: row.profileRevision,
+    state: row.state,
+    incremental: row.incremental,
+    queuedAt: row.queuedAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    endedAt: iso(row.endedAt),
+    durationMs: row.startedAt && row.endedAt ? row.endedAt.getTime() - row.startedAt.getTime() : null,
+    exitCode: row.exitCode,
+    mkosiVersion: row.mkosiVersion,
+    command: row.command,
+    message: row.message,
+    outputBytes: row.outputBytes,
+    logBytes: row.logBytes ?? queue.logs.liveOffset(row.id) ?? null,
+    queuePosition: row.state === "queued" ? queue.position(row.id) : null,
+    currentStep: open?.name ?? null,
+  };
+}
+
+export function buildDetail(row: BuildRow, queue: BuildQueue): BuildDetail {
+  return { ...buildView(row, queue), steps: row.steps.map(stepView), failureLines: row.failureLines };
+}
+
+function getRow(db: Db, id: number): BuildRow {
+  const row = db.select().from(builds).where(eq(builds.id, id)).get();
+  if (!row) throw new AppError("NOT_FOUND", `build ${id} does not exist`);
+  return row;
+}
+
+// --- commands --------------------------------------------------------------------------------
+
+export interface StartInput {
+  profileId: number;
+  incremental?: boolean;
+}
+
+/**
+ * Checks that this machine can build the profile, snapshots its rendered files into a new
+ * build folder, and queues the build.
+ */
+export async function startBuild(queue: BuildQueue, input: StartInput, checks: Omit<PreflightOptions, "dataDir"> = {}): Promise<BuildDetail> {
+  const db = queue.db;
+  const profile = getProfile(db, input.profileId);
+  const valid = validateDocument(profile.document);
+  if (!valid.ok) throw AppError.invalid(valid.problems);
+  const doc = valid.doc;
+  await preflight(doc, { dataDir: queue.dataDir, ...checks });
+  const mkosi = await mkosiVersion();
+  if (!mkosi) throw AppError.field(["host", "tools", "mkosi"], "mkosi is not installed: run scripts/setup-host.sh as root", "PRECONDITION_FAILED");
+
+  const row = db
+    .insert(builds)
+    .values({
+      profileId: profile.id,
+      profileName: profile.name,
+      profileRevision: profile.revision,
+      state: "queued",
+      incremental: input.incremental ?? false,
+      queuedAt: new Date(),
+      mkosiVersion: mkosi.version,
+    })
+    .returning()
+    .get();
+  const paths = buildPaths(queue.dataDir, row.id);
+  try {
+    // A folder of an earlier database's build with the same id would mix in: start clean.
+    await rm(paths.dir, { recursive: true, force: true });
+    await writeProject(paths.project, render(doc, { mkosiMajor: mkosi.major }));
+    await mkdir(paths.output, { recursive: true });
+    await mkdir(paths.workspace, { recursive: true });
+    await writeFile(join(paths.dir, "profile.json"), JSON.stringify(doc, null, 2));
+  } catch (e) {
+    db.delete(builds).where(eq(builds.id, row.id)).run();
+    await rm(paths.dir, { recursive: true, force: true });
+    throw e;
+  }
+  queue.enqueue(row.id);
+  return buildDetail(getRow(db, row.id), queue);
+}
+
+export async function cancelBuild(queue: BuildQueue, id: number): Promise<BuildDetail> {
+  getRow(queue.db, id);
+  await queue.cancel(id);
+  return buildDetail(getRow(queue.db, id), queue);
+}
+
+// --- history ---------------------------------------------------------------------------------
+
+export interface ListInput {
+  profileId?: number;
+  state?: BuildState;
+  /** Only builds with a smaller id (the next page). */
+  beforeId?: number;
+  limit?: number;
+}
+
+/** Newest first. */
+export function listBuilds(queue: BuildQueue, input: ListInput = {}): BuildView[] {
+  const where: SQL[] = [];
+  if (input.profileId !== undefined) where.push(eq(builds.profileId, input.profileId));
+  if (input.state !== undefined) where.push(eq(builds.state, input.state));
+  if (input.beforeId !== undefined) where.push(lt(builds.id, input.beforeId));
+  return queue.db
+    .select()
+    .from(builds)
+    .where(and(...where))
+    .orderBy(desc(builds.id))
+    .limit(input.limit ?? 100)
+    .all()
+    .map((r) => buildView(r, queue));
+}
+
+export function getBuild(queue: BuildQueue, id: number): BuildDetail {
+  return buildDetail(getRow(queue.db, id), queue);
+}
+
+export interface QueueView {
+  concurrency: number;
+  running: BuildView[];
+  /** In the order they will start. */
+  queued: BuildView[];
+}
+
+export function queueView(queue: BuildQueue): QueueView {
+  const rows = (ids: number[]) => ids.map((id) => queue.db.select().from(builds).where(eq(builds.id, id)).get()).filter((r): r is BuildRow => !!r);
+  const running = queue.db.select().from(builds).where(eq(builds.state, "running")).orderBy(desc(builds.id)).all();
+  return { concurrency: queue.concurrency, running: running.map((r) => buildView(r, queue)), queued: rows(queue.waitingIds()).map((r) => buildView(r, queue)) };
+}
+
+/** The files a build was built from. */
+export async function buildFiles(queue: BuildQueue, id: number): Promise<SnapshotFile[]> {
+  getRow(queue.db, id);
+  return readSnapshot(buildPaths(queue.dataDir, id).project).catch(() => {
+    throw new AppError("NOT_FOUND", `the files of build ${id} are gone (its folder was removed)`);
+  });
+}
+
+export type DiffAgainst = { buildId: number } | { profile: true };
+
+/** What turns build `id`'s files into those of another build, or of its profile as it is now. */
+export async function diffBuild(queue: BuildQueue, id: number, against: DiffAgainst): Promise<FileDiff[]> {
+  const row = getRow(queue.db, id);
+  const from = await buildFiles(queue, id);
+  if ("buildId" in against) {
+    if (against.buildId === id) throw AppError.field(["against", "buildId"], "must be another build than the one compared");
+    const other = await buildFiles(queue, against.buildId).catch((e: unknown) => {
+      if (e instanceof AppError && e.code === "NOT_FOUND") throw AppError.field(["against", "buildId"], e.message, "NOT_FOUND");
+      throw e;
+    });
+    return diffSnapshots(from, other, { from: `build-${id}`, to: `build-${against.buildId}` });
+  }
+  if (row.profileId === null) throw AppError.field(["against", "profile"], `the profile of build ${id} ('${row.profileName}') was deleted`, "NOT_FOUND");
+  const profile = queue.db.select().from(profiles).where(eq(profiles.id, row.profileId)).get();
+  if (!profile) throw AppError.field(["against", "profile"], `the profile of build ${id} no longer exists`, "NOT_FOUND");
+  // Rendered for the mkosi the build used, so a newer mkosi's layout does not show as a change.
+  const major = Number(/^\d+/.exec(row.mkosiVersion)?.[0] ?? 24);
+  const valid = validateDocument(profile.document);
+  if (!valid.ok) throw AppError.invalid(valid.problems);
+  return diffSnapshots(from, fromRendered(render(valid.doc, { mkosiMajor: major })), { from: `build-${id}`, to: "profile" });
+}
+
+/** The profile document a build was queued with. */
+export async function buildProfileDocument(queue: BuildQueue, id: number) {
+  getRow(queue.db, id);
+  return readBuildProfile(buildPaths(queue.dataDir, id));
+}
+
+// --- live ------------------------------------------------------------------------------------
+
+/**
+ * A build's log from `fromOffset` (0, or the offset of an event received before), live until
+ * the build has ended and every byte is sent.
+ */
+export function followLog(queue: BuildQueue, id: number, fromOffset: number, signal?: AbortSignal): AsyncGenerator<LogEvent> {
+  const row = getRow(queue.db, id);
+  if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) throw AppError.field(["lastEventId"], "must be a byte offset from an earlier event");
+  if (row.logBytes !== null && fromOffset > row.logBytes)
+    throw AppError.field(["lastEventId"], `is past the end of the log (${row.logBytes} bytes)`);
+  return queue.logs.follow(id, fromOffset, signal);
+}
+
+/**
+ * Build changes as they happen: for one build (its current state first), or for all builds
+ * (the queued and running ones first). Changes that come faster than they are read are
+ * coalesced per build, so a slow reader never piles them up.
+ */
+export function watchBuilds(queue: BuildQueue, id: number | undefined, signal?: AbortSignal): AsyncGenerator<BuildDetail> {
+  if (id !== undefined) getRow(queue.db, id); // a missing build is an error now, not in the stream
+  return watch(queue, id, signal);
+}
+
+async function* watch(queue: BuildQueue, id: number | undefined, signal?: AbortSignal): AsyncGenerator<BuildDetail> {
+  const pending = new Set<number>();
+  let wake: (() => void) | undefined;
+  const onChange = (b: number) => {
+    if (id !== undefined && b !== id) return;
+    pending.add(b);
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onAbort = () => onChange(id ?? -1);
+  // Subscribe first, then read the current state: a change in between is sent twice at worst.
+  queue.events.on("change", onChange);
+  signal?.addEventListener("abort", onAbort);
+  try {
+    if (id !== undefined) pending.add(getRow(queue.db, id).id);
+    else for (const r of queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ["queued", "running"])).all()) pending.add(r.id);
+    for (;;) {
+      if (signal?.aborted) return;
+      if (pending.size === 0) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const ids = [...pending];
+      pending.clear();
+      for (const b of ids) {
+        const row = queue.db.select().from(builds).where(eq(builds.id, b)).get();
+        if (!row) continue;
+        yield buildDetail(row, queue);
+        // One build's stream ends with its final state: nothing changes after that.
+        if (id !== undefined && isFinished(row.state)) return;
+      }
+    }
+  } finally {
+    queue.events.off("change", onChange);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Where a build's log is, and a file name for its download. */
+export function buildLogFile(queue: BuildQueue, id: number): { path: string; filename: string } {
+  const row = getRow(queue.db, id);
+  const slug = row.profileName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "profile";
+  return { path: buildPaths(queue.dataDir, id).log, filename: `build-${id}-${slug}.log` };
+}
