@@ -2,49 +2,12 @@
 // The files a build was built from (its snapshot), with a viewer.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { syntaxFor, tokenizeLine, type TokenKind } from "@/components/file-preview/ini-tokens";
+import { CodeView } from "@/components/file-preview/code-view";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { formatBytes } from "@/server/mkosi/size";
 import type { BuildFile } from "./types";
-
-const TOKEN_CLASS: Record<TokenKind, string> = {
-  section: "text-amber-300 font-semibold",
-  key: "text-sky-300",
-  punct: "text-slate-500",
-  value: "text-emerald-200",
-  comment: "text-slate-500 italic",
-  text: "text-slate-200",
-};
-
-function FileBody({ file }: { file: BuildFile }) {
-  if (file.encoding === "symlink") return <p className="p-3 font-mono text-xs text-slate-300">symbolic link → {file.content}</p>;
-  if (file.encoding === "base64") return <p className="p-3 text-xs text-slate-300">Binary file, {formatBytes(file.size)}: not shown.</p>;
-  const syntax = syntaxFor(file.path);
-  const lines = file.content.replace(/\n$/, "").split("\n");
-  return (
-    <pre className="min-w-max py-2 font-mono text-xs leading-5">
-      <code>
-        {lines.map((line, i) => (
-          // Line numbers come from CSS so that copying the text leaves them out.
-          <span
-            key={i}
-            data-n={i + 1}
-            className="block pr-4 before:mr-3 before:inline-block before:w-8 before:pr-1 before:text-right before:text-slate-600 before:select-none before:content-[attr(data-n)]"
-          >
-            {tokenizeLine(line, syntax).map((t, j) => (
-              <span key={j} className={TOKEN_CLASS[t.kind]}>
-                {t.text}
-              </span>
-            ))}
-            {"\n"}
-          </span>
-        ))}
-      </code>
-    </pre>
-  );
-}
 
 export function BuildFiles({ id }: { id: number }) {
   const trpc = useTRPC();
@@ -107,7 +70,7 @@ export function BuildFiles({ id }: { id: number }) {
             </Button>
           </div>
           <div className="max-h-[32rem] min-h-0 flex-1 overflow-auto" data-testid="build-file-content" data-path={current.path}>
-            <FileBody file={current} />
+            <CodeView file={current} />
           </div>
         </div>
       ) : (

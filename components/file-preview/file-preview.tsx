@@ -5,57 +5,13 @@ import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { Tabs } from "@/components/ui/tabs";
 import type { RenderedFile } from "@/server/mkosi/render";
-import { formatBytes } from "@/server/mkosi/size";
-import { syntaxFor, tokenizeLine, type TokenKind } from "./ini-tokens";
+import { CodeView } from "./code-view";
 
 const ORIGIN: Record<RenderedFile["origin"], { label: string; tone: BadgeTone; dot: string; text: string }> = {
   generated: { label: "generated", tone: "slate", dot: "bg-slate-400", text: "Generated from the form." },
   extra: { label: "extra file", tone: "sky", dot: "bg-sky-500", text: "An extra file you edit in the form, copied into the image." },
   raw: { label: "kept as is", tone: "amber", dot: "bg-amber-500", text: "Imported content, written back unchanged on export." },
 };
-
-const TOKEN_CLASS: Record<TokenKind, string> = {
-  section: "text-amber-300 font-semibold",
-  key: "text-sky-300",
-  punct: "text-slate-500",
-  value: "text-emerald-200",
-  comment: "text-slate-500 italic",
-  text: "text-slate-200",
-};
-
-function CodeView({ file }: { file: RenderedFile }) {
-  if (file.encoding === "symlink")
-    return <p className="p-3 font-mono text-xs text-slate-300">symbolic link → {file.content}</p>;
-  if (file.encoding === "base64")
-    return (
-      <p className="p-3 text-xs text-slate-300">
-        Binary file, {formatBytes(Math.floor((file.content.replace(/=+$/, "").length * 3) / 4))}: not shown.
-      </p>
-    );
-  const syntax = syntaxFor(file.path);
-  const lines = file.content.replace(/\n$/, "").split("\n");
-  return (
-    <pre className="min-w-max py-2 font-mono text-xs leading-5">
-      <code>
-        {lines.map((line, i) => (
-          // The number comes from CSS so copying the code does not copy the numbers.
-          <span
-            key={i}
-            data-n={i + 1}
-            className="block pr-4 before:mr-3 before:inline-block before:w-8 before:pr-1 before:text-right before:text-slate-600 before:select-none before:content-[attr(data-n)] hover:bg-white/5"
-          >
-            {tokenizeLine(line, syntax).map((t, j) => (
-              <span key={j} className={TOKEN_CLASS[t.kind]}>
-                {t.text}
-              </span>
-            ))}
-            {"\n"}
-          </span>
-        ))}
-      </code>
-    </pre>
-  );
-}
 
 /** A file's name, with as much of its folder as it takes to tell it from the others. */
 export function tabLabel(path: string, files: readonly { path: string }[]): string {

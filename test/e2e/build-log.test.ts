@@ -2,21 +2,10 @@
 // arrive in the xterm panel while it runs, see the phase timeline fill and the state turn to
 // succeeded, then download the log. Needs root and mkosi 24+ (a real build, ~2-3 minutes).
 import { readFile } from "node:fs/promises";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "@/server/mkosi/presets";
-import { startServer, type TestServer } from "./server";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { launchBrowser, startServer, type TestServer } from "./server";
 
 const BUILD_TIMEOUT_MS = 8 * 60_000;
 
@@ -27,7 +16,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   server = await startServer();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {

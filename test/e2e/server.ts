@@ -1,11 +1,12 @@
 // Starts the built app (`next start`, after `next build`) on a free port with its own empty
-// data folder, waits until it answers, and stops it again.
+// data folder, waits until it answers, and stops it again; and launches the browser.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { chromium, type Browser } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -72,4 +73,21 @@ export async function startServer({ timeoutMs = 60_000 } = {}): Promise<TestServ
   }
   await stop();
   throw new Error(`next start did not answer within ${timeoutMs} ms:\n${output}`);
+}
+
+// Debian's chromium as root on a closed network: without the background-networking flags it
+// keeps trying to reach hosts it cannot.
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
 }
