@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(kmod fdisk dosfstools mtools squashfs-tools erofs-utils
   e2fsprogs cpio zstd xz-utils python3-pefile python3-cryptography
-  debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates)
+  debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates curl)
 [[ ${ID} == ubuntu ]] && pkgs+=(ubuntu-keyring)
 # Packages that must come from backports on Debian 12 (mkosi 24, systemd 254 with ukify).
 bpo_pkgs=(mkosi systemd systemd-boot systemd-container udev libsystemd-shared libsystemd0)

@@ -65,6 +65,8 @@ export interface StreamOptions extends Pick<Options, "cwd" | "env"> {
   forceKillAfterMs?: number;
   /** Starts the child in a session of its own (its own process group). */
   detached?: boolean;
+  /** Fed to the child's stdin (e.g. a file through a byte counter); default: no stdin. */
+  stdin?: Readable;
 }
 
 export interface OwnedStream {
@@ -88,7 +90,8 @@ export function startOwned(name: string, file: string, args: readonly string[], 
     cancelSignal: o.controller.signal,
     forceKillAfterDelay: opts.forceKillAfterMs ?? 5_000,
     detached: opts.detached ?? false,
-    stdin: "ignore",
+    // A stream without a file descriptor is piped in by execa (it refuses it as a bare value).
+    stdin: opts.stdin ? [opts.stdin, "pipe"] : "ignore",
     stdout: "pipe",
     stderr: "pipe",
     buffer: false,

@@ -1,7 +1,9 @@
+import { artifactsRouter } from "./artifacts";
 import { buildsRouter } from "./builds";
 import { hostRouter } from "./host";
 import { presetsRouter } from "./presets";
 import { profilesRouter } from "./profiles";
+import { spaceRouter } from "./space";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -9,6 +11,8 @@ export const appRouter = router({
   profiles: profilesRouter,
   host: hostRouter,
   builds: buildsRouter,
+  artifacts: artifactsRouter,
+  space: spaceRouter,
 });
 
 export type AppRouter = typeof appRouter;

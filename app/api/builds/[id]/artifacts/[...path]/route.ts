@@ -1,0 +1,18 @@
+// Download of one file of a build's output folder: Range, HEAD, ETag; anything outside that
+// folder answers 404 (server/artifacts/download.ts).
+import { getDb } from "@/server/db/client";
+import { buildQueue } from "@/server/builds/queue";
+import { serveArtifact } from "@/server/artifacts/download";
+
+export const dynamic = "force-dynamic";
+
+interface Ctx {
+  params: Promise<{ id: string; path: string[] }>;
+}
+
+async function handler(req: Request, ctx: Ctx): Promise<Response> {
+  const { id, path } = await ctx.params;
+  return serveArtifact(req, buildQueue(getDb()), id, path ?? []);
+}
+
+export { handler as GET, handler as HEAD };
