@@ -15,6 +15,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/" className="font-semibold tracking-tight">Image Studio</Link>
             <Link href="/" className="text-sm text-slate-600 hover:text-slate-900">Profiles</Link>
             <Link href="/builds" className="text-sm text-slate-600 hover:text-slate-900">Builds</Link>
+            <Link href="/space" className="text-sm text-slate-600 hover:text-slate-900">Space</Link>
             <Link href="/host" className="text-sm text-slate-600 hover:text-slate-900">Host</Link>
           </nav>
         </header>

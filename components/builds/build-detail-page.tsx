@@ -4,6 +4,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState, type ReactNode } from "react";
+import { ArtifactsPanel } from "@/components/artifacts/artifacts-panel";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
@@ -161,10 +162,15 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
         </p>
       ) : null}
 
+      {/* What a succeeded build made is what its user came for: above the log. Otherwise a note below it. */}
+      {b.state === "succeeded" ? <ArtifactsPanel buildId={b.id} state={b.state} /> : null}
+
       <div className="grid gap-3 lg:h-[max(28rem,calc(100vh-13rem))] lg:grid-cols-[22rem_minmax(0,1fr)]">
         <StepTimeline steps={steps} startedAt={started} endedAt={ended} state={b.state} now={now} className="max-h-[50vh] lg:max-h-none" />
         <BuildLogPanel id={b.id} state={b.state} className="h-[70vh] lg:h-auto" />
       </div>
+
+      {b.state !== "succeeded" ? <ArtifactsPanel buildId={b.id} state={b.state} /> : null}
 
       <section className="rounded-lg border border-slate-200 bg-white px-4 py-3" aria-labelledby="command-title">
         <h2 id="command-title" className="text-sm font-semibold">

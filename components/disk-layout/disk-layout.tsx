@@ -1,8 +1,8 @@
 "use client";
-// A proportional picture of the disk: one block per partition, its width following its size.
-import { cn } from "@/components/ui/cn";
+// The profile's planned disk, drawn with the shared partition bar (sizes from the profile).
 import type { Partition, PARTITION_TYPES } from "@/server/mkosi/profile";
 import { formatBytes, parseSize } from "@/server/mkosi/size";
+import { PartitionBar } from "./partition-bar";
 
 type PartitionType = (typeof PARTITION_TYPES)[number];
 
@@ -84,11 +84,14 @@ export function DiskLayout({
   const anyAuto = blocks.some((b) => b.auto);
 
   return (
-    <figure className="space-y-2" data-testid="disk-layout" aria-label="Disk layout">
-      <div className="flex h-16 w-full gap-0.5 overflow-hidden rounded-md border border-slate-300 bg-slate-200 p-0.5" role="list">
-        {blocks.map((b) => {
-          const p = b.partition;
-          const title = [
+    <PartitionBar
+      label="Disk layout"
+      segments={blocks.map((b) => {
+        const p = b.partition;
+        return {
+          key: b.index,
+          weight: b.weight,
+          title: [
             `#${b.index + 1} ${p.type}`,
             p.format && `format ${p.format}`,
             p.label && `label ${p.label}`,
@@ -97,49 +100,24 @@ export function DiskLayout({
             b.fromOverlay && "added by the persistent overlay scheme",
           ]
             .filter(Boolean)
-            .join(" · ");
-          return (
-            <button
-              type="button"
-              role="listitem"
-              key={b.index}
-              title={title}
-              aria-label={title}
-              onClick={() => onSelect?.(b.index)}
-              data-testid="disk-block"
-              style={{ flexGrow: b.weight, flexBasis: 0 }}
-              className={cn(
-                "relative flex min-w-14 flex-col justify-center overflow-hidden rounded-sm px-1.5 text-left leading-tight transition-[flex-grow] duration-300",
-                PARTITION_COLORS[p.type].block,
-                b.auto && "bg-[repeating-linear-gradient(135deg,transparent_0_6px,rgb(255_255_255/0.18)_6px_12px)]",
-                b.fromOverlay && "outline-2 -outline-offset-4 outline-white/70 outline-dashed",
-                badIndexes.has(b.index) && "ring-2 ring-red-500 ring-inset",
-              )}
-            >
-              <span className="truncate text-xs font-semibold">{p.label || p.type}</span>
-              <span className="truncate text-[10px] opacity-90">
-                {p.type}
-                {p.format ? ` · ${p.format}` : ""}
-              </span>
-              <span className="truncate text-[10px] opacity-90">{b.sizeText}</span>
-            </button>
-          );
-        })}
-      </div>
-      <figcaption className="flex flex-wrap items-center gap-x-4 gap-y-1 text-[11px] text-slate-500">
-        {blocks.map((b) => (
-          <span key={b.index} className="inline-flex items-center gap-1">
-            <span className={cn("h-2 w-2 rounded-sm", PARTITION_COLORS[b.partition.type].dot)} aria-hidden />
-            <span className="font-medium text-slate-700">{b.partition.label || b.partition.type}</span>
-            <span>{b.sizeText}</span>
-            {b.fromOverlay ? <span className="text-slate-400">(overlay)</span> : null}
-          </span>
-        ))}
-        <span className="ml-auto">
+            .join(" · "),
+          name: p.label || p.type,
+          detail: `${p.type}${p.format ? ` · ${p.format}` : ""}`,
+          sizeText: b.sizeText,
+          color: PARTITION_COLORS[p.type],
+          striped: b.auto,
+          outlined: b.fromOverlay,
+          bad: badIndexes.has(b.index),
+          legendNote: b.fromOverlay ? "(overlay)" : undefined,
+        };
+      })}
+      onSelect={onSelect ? (key) => onSelect(Number(key)) : undefined}
+      summary={
+        <>
           {anyAuto ? "≈ " : ""}
           {formatBytes(total)} drawn{anyAuto ? "; striped blocks are sized at build time and drawn with an estimate" : ""}
-        </span>
-      </figcaption>
-    </figure>
+        </>
+      }
+    />
   );
 }

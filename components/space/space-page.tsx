@@ -1,0 +1,146 @@
+"use client";
+// How much room builds take in the data folder, and deleting the outputs of builds that are
+// no longer needed (one at a time, or all but a profile's newest N).
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { BuildStateBadge } from "@/components/builds/build-state-badge";
+import { useTRPC } from "@/components/trpc/client";
+import { Button } from "@/components/ui/button";
+import { RelativeTime } from "@/components/ui/relative-time";
+import { Section } from "@/components/ui/section";
+import { formatBytes } from "@/server/mkosi/size";
+import type { SpaceBuild } from "@/components/artifacts/types";
+import { DeleteOutputsDialog } from "./delete-outputs-dialog";
+import { KeepNewest } from "./keep-newest";
+import { UsageBar } from "./usage-bar";
+import { useSpaceRefresh } from "./use-space-refresh";
+
+const ACTIVE_REASON: Record<string, string> = {
+  running: "The build is running: its outputs are still being written",
+  queued: "The build is queued: it has no outputs yet",
+};
+
+export function SpacePage() {
+  const trpc = useTRPC();
+  const usage = useQuery(trpc.space.usage.queryOptions());
+  useSpaceRefresh();
+  const [deleting, setDeleting] = useState<SpaceBuild | null>(null);
+
+  if (usage.isPending) return <p className="text-sm text-slate-500">Measuring the data folder…</p>;
+  if (usage.isError)
+    return (
+      <p role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        Could not measure the data folder: {usage.error.message}
+      </p>
+    );
+  const u = usage.data;
+  const outputs = u.builds.reduce((s, b) => s + b.outputDiskBytes + b.workspaceDiskBytes, 0);
+  const logs = u.builds.reduce((s, b) => s + b.logBytes, 0);
+  const used = Math.max(0, u.totalBytes - u.freeBytes);
+  const other = Math.max(0, used - outputs - logs - u.cacheBytes);
+  const sorted = [...u.builds].sort((a, b) => b.outputDiskBytes - a.outputDiskBytes || b.buildId - a.buildId);
+  const largest = sorted[0]?.outputDiskBytes ?? 0;
+
+  return (
+    <div className="space-y-4" data-testid="space-page">
+      <div className="flex flex-wrap items-baseline gap-x-3">
+        <h1 className="text-lg font-semibold">Space</h1>
+        <p className="text-sm text-slate-500">
+          Data folder <code className="font-mono text-slate-700">{u.dataDir}</code>
+        </p>
+      </div>
+
+      <Section
+        title="Data folder's file system"
+        description={`${formatBytes(u.freeBytes)} free of ${formatBytes(u.totalBytes)} (${u.totalBytes > 0 ? Math.round((u.freeBytes / u.totalBytes) * 100) : 0} % free)`}
+      >
+        <UsageBar
+          totalBytes={u.totalBytes}
+          parts={[
+            { key: "outputs", label: "Build outputs and conversions", bytes: outputs, color: "bg-sky-600" },
+            { key: "logs", label: "Build logs", bytes: logs, color: "bg-indigo-400" },
+            { key: "cache", label: "mkosi cache", bytes: u.cacheBytes, color: "bg-amber-500" },
+            { key: "other", label: "Other files on this file system", bytes: other, color: "bg-slate-400" },
+            { key: "free", label: "Free", bytes: u.freeBytes, color: "bg-emerald-100" },
+          ]}
+        />
+      </Section>
+
+      <Section title="Keep only the newest builds" description="Deletes the outputs of a profile's older builds.">
+        <KeepNewest builds={u.builds} />
+      </Section>
+
+      <Section title="Builds by size" description={`${u.builds.length} build${u.builds.length === 1 ? "" : "s"}, ${formatBytes(outputs)} of outputs on disk, largest first.`}>
+        {sorted.length === 0 ? (
+          <p className="text-xs text-slate-500">No builds yet.</p>
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm" data-testid="space-builds">
+              <thead className="text-[11px] tracking-wide text-slate-500 uppercase">
+                <tr>
+                  <th className="py-1.5 pr-3 font-medium">Build</th>
+                  <th className="py-1.5 pr-3 font-medium">Profile</th>
+                  <th className="py-1.5 pr-3 font-medium">State</th>
+                  <th className="py-1.5 pr-3 font-medium">Ended</th>
+                  <th className="w-[28%] py-1.5 pr-3 font-medium">Outputs on disk</th>
+                  <th className="py-1.5 pr-3 text-right font-medium">Apparent</th>
+                  <th className="py-1.5 pr-3 text-right font-medium">Log</th>
+                  <th className="py-1.5">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {sorted.map((b) => {
+                  const reason = ACTIVE_REASON[b.state] ?? (b.outputDiskBytes + b.outputApparentBytes + b.workspaceDiskBytes === 0 ? "No outputs to delete" : null);
+                  return (
+                    <tr key={b.buildId} data-testid="space-build" data-build-id={b.buildId}>
+                      <td className="py-1.5 pr-3">
+                        <Link href={`/builds/${b.buildId}`} className="font-medium hover:underline">
+                          #{b.buildId}
+                        </Link>
+                      </td>
+                      <td className="py-1.5 pr-3">{b.profileName}</td>
+                      <td className="py-1.5 pr-3">
+                        <BuildStateBadge state={b.state} />
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs text-slate-500">{b.endedAt ? <RelativeTime iso={String(b.endedAt)} /> : "–"}</td>
+                      <td className="py-1.5 pr-3">
+                        <div className="flex items-center gap-2">
+                          <div className="h-2 flex-1 overflow-hidden rounded-full bg-slate-100" aria-hidden>
+                            <div className="h-full rounded-full bg-sky-600" style={{ width: `${largest > 0 ? (b.outputDiskBytes / largest) * 100 : 0}%` }} />
+                          </div>
+                          <span className="w-20 text-right font-mono text-xs tabular-nums">{formatBytes(b.outputDiskBytes)}</span>
+                        </div>
+                        {!b.outputExists && b.state === "succeeded" ? <span className="block text-[11px] text-slate-500">outputs deleted</span> : null}
+                        {b.workspaceDiskBytes > 0 && b.state !== "running" ? (
+                          <span className="block text-[11px] text-amber-700">+ {formatBytes(b.workspaceDiskBytes)} left in the workspace by a killed mkosi</span>
+                        ) : null}
+                      </td>
+                      <td className="py-1.5 pr-3 text-right font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.outputApparentBytes)}</td>
+                      <td className="py-1.5 pr-3 text-right font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.logBytes)}</td>
+                      <td className="py-1.5 text-right">
+                        <span title={reason ?? undefined}>
+                          <Button size="sm" variant="secondary" className="hover:text-red-700" disabled={reason !== null} onClick={() => setDeleting(b)} data-testid="delete-outputs">
+                            Delete outputs
+                          </Button>
+                        </span>
+                        {ACTIVE_REASON[b.state] ? (
+                          <span className="block text-[11px] text-slate-500" data-testid="delete-disabled-reason">
+                            {b.state === "running" ? "running: not deletable" : "queued: nothing yet"}
+                          </span>
+                        ) : null}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      <DeleteOutputsDialog build={deleting} onClose={() => setDeleting(null)} />
+    </div>
+  );
+}

@@ -1,0 +1,140 @@
+// Artifacts in the browser: one real build through the API (the only honest way to get a
+// succeeded build out of the server, ~2-3 minutes), then on its page start a qcow2
+// conversion, see its progress bar finish, and download the converted file, whose bytes must
+// equal the artifact in the server's data folder. Needs root, mkosi 24+ and qemu-img.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPaths } from "@/server/builds/paths";
+import { PRESETS } from "@/server/mkosi/presets";
+import { launchBrowser, startServer, type TestServer } from "./server";
+
+const BUILD_TIMEOUT_MS = 8 * 60_000;
+const debianPreset = PRESETS.find((p) => p.id === "immutable-debian-12") ?? PRESETS.find((p) => p.id.includes("debian"));
+
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function call<T>(path: string, input: unknown, method: "GET" | "POST" = "POST"): Promise<T> {
+  const url = `${server.url}/api/trpc/${path}`;
+  const r =
+    method === "POST"
+      ? await fetch(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(input) })
+      : await fetch(`${url}?input=${encodeURIComponent(JSON.stringify(input))}`);
+  const text = await r.text();
+  expect(r.status, text).toBe(200);
+  return (JSON.parse(text) as { result: { data: T } }).result.data;
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((ok, fail) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("end", () => ok(h.digest("hex")))
+      .on("error", fail);
+  });
+}
+
+/** The file called `name` anywhere in the build's folder (conversions may sit beside the outputs). */
+async function findInBuild(buildId: number, name: string): Promise<string | undefined> {
+  const dir = buildPaths(server.dataDir, buildId).dir;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const hit = entries.find((e) => e.isFile() && e.name === name);
+  return hit ? join(hit.parentPath, hit.name) : undefined;
+}
+
+describe("artifacts", () => {
+  it(
+    "converts a real build's disk image to qcow2 with a live progress bar, and the download equals the file on disk",
+    async () => {
+      expect(debianPreset, "a Debian preset exists").toBeDefined();
+      const profile = await call<{ id: number }>("profiles.create", { name: "e2e-artifacts", presetId: debianPreset!.id });
+      const build = await call<{ id: number }>("builds.start", { profileId: profile.id });
+
+      await expect
+        .poll(
+          async () => {
+            const b = await call<{ state: string; message: string | null; failureLines: string[] }>("builds.get", { id: build.id }, "GET");
+            if (b.state === "failed" || b.state === "cancelled" || b.state === "interrupted")
+              throw new Error(`build ${build.id} ended ${b.state}: ${b.message ?? ""}\n${b.failureLines.join("\n")}`);
+            return b.state;
+          },
+          { timeout: BUILD_TIMEOUT_MS, interval: 2000 },
+        )
+        .toBe("succeeded");
+
+      const context = await browser.newContext({ viewport: { width: 1600, height: 1200 }, acceptDownloads: true });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/builds/${build.id}`);
+
+      const artifacts = page.getByTestId("artifacts");
+      const disk = artifacts.locator("[data-testid=artifact-row][data-kind=disk]").first();
+      await disk.waitFor({ timeout: 60_000 });
+      // The partition table is read from the image and drawn.
+      await expect.poll(() => page.getByTestId("image-partition").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+      expect(await page.getByTestId("disk-inspect").innerText()).toContain("read from the image");
+
+      // Record every value the progress bar shows, however quickly the conversion goes.
+      await page.evaluate(() => {
+        const w = window as unknown as { __progress: number[] };
+        w.__progress = [];
+        const seen = () =>
+          document.querySelectorAll("[data-testid=conversion-progress]").forEach((el) => w.__progress.push(Number(el.getAttribute("aria-valuenow"))));
+        new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-valuenow"] });
+      });
+      await page.getByTestId("convert-qcow2").click();
+
+      const job = page.locator("[data-testid=conversion-job][data-format=qcow2]");
+      await expect.poll(() => job.getAttribute("data-state"), { timeout: 5 * 60_000, interval: 250 }).toBe("succeeded");
+      expect(await job.getByTestId("conversion-percent").innerText()).toBe("100%");
+      const progress = await page.evaluate(() => (window as unknown as { __progress: number[] }).__progress);
+      expect(progress.length).toBeGreaterThan(0);
+      expect(Math.max(...progress)).toBe(100);
+      // The bar only moves forward.
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+
+      // The finished file is listed with the others, with its own checksum.
+      const row = artifacts.locator("[data-testid=artifact-row]").filter({ has: page.locator("code", { hasText: /\.qcow2$/ }) });
+      await row.waitFor({ timeout: 30_000 });
+      const name = (await row.getAttribute("data-name"))!;
+      expect(name).toMatch(/\.qcow2$/);
+      // Its digest is computed in the background and arrives without a reload.
+      await expect
+        .poll(() => row.locator("[data-sha256]").getAttribute("data-sha256", { timeout: 1000 }).catch(() => null), { timeout: 180_000, interval: 500 })
+        .toMatch(/^[0-9a-f]{64}$/);
+      const shownSha = (await row.locator("[data-sha256]").getAttribute("data-sha256"))!;
+
+      const [download] = await Promise.all([page.waitForEvent("download"), row.getByTestId("artifact-download").click()]);
+      expect(download.suggestedFilename()).toBe(name);
+      const downloaded = await download.path();
+      expect(await download.failure()).toBeNull();
+
+      const onDisk = await findInBuild(build.id, name);
+      expect(onDisk, `${name} is in the build's folder`).toBeDefined();
+      const [gotSha, diskSha] = await Promise.all([sha256File(downloaded), sha256File(onDisk!)]);
+      expect(gotSha).toBe(diskSha);
+      expect(shownSha).toBe(diskSha);
+
+      // A second request reuses the file instead of converting again.
+      await page.getByTestId("convert-qcow2").click();
+      await expect.poll(() => page.getByTestId("conversion-notice").innerText().catch(() => ""), { timeout: 15_000 }).toContain("reused");
+      expect(await artifacts.locator("[data-testid=artifact-row]").filter({ has: page.locator("code", { hasText: /\.qcow2$/ }) }).count()).toBe(1);
+      await context.close();
+    },
+    BUILD_TIMEOUT_MS + 8 * 60_000,
+  );
+});
