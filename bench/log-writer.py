@@ -48,7 +48,7 @@ def line_pool(n=4096, seed=1):
         ver = version(rng)
         kind = rng.randrange(10)
         if kind == 0:
-            lines.append(f"Get:{i + 1} http://deb.debian.org/debian bookworm/main amd64 {pkg} amd64 {ver} [{rng.randint(8, 9000)} kB]")
+            lines.append(f"Get:{i + 1} http://mirror.example.invalid/debian bookworm/main amd64 {pkg} amd64 {ver} [{rng.randint(8, 9000)} kB]")
         elif kind == 1:
             lines.append(f"Selecting previously unselected package {pkg}.")
         elif kind == 2:
