@@ -126,11 +126,14 @@ export class LogWriter {
 export class LogStore {
   private channels = new Map<number, Channel>();
 
-  /** `root` holds one folder per build (`<root>/<id>/build.log`). */
-  constructor(readonly root: string) {}
+  /** `root` holds one folder per log's owner (`<root>/<id>/<fileName>`): builds, VM consoles. */
+  constructor(
+    readonly root: string,
+    readonly fileName = "build.log",
+  ) {}
 
   path(buildId: number): string {
-    return join(this.root, String(buildId), "build.log");
+    return join(this.root, String(buildId), this.fileName);
   }
 
   /** Marks a build's log as coming (queued): followers wait for it instead of ending. */

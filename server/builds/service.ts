@@ -4,7 +4,7 @@ import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Db } from "@/server/db/client";
-import { builds, FINISHED_STATES, profiles, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
+import { builds, FINISHED_STATES, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { mkosiVersion } from "@/server/host/facts";
 import { render } from "@/server/mkosi/render";
@@ -53,6 +53,24 @@ export interface BuildView {
   queuePosition: number | null;
   /** The innermost step running now. */
   currentStep: string | null;
+  /** The latest boot check of this build, if any. */
+  bootCheck: BootCheckBadge | null;
+}
+
+export interface BootCheckBadge {
+  runId: number;
+  verdict: "passed" | "failed" | "running";
+}
+
+function latestBootCheck(db: Db, buildId: number): BootCheckBadge | null {
+  const r = db
+    .select({ id: vmRuns.id, verdict: vmRuns.verdict })
+    .from(vmRuns)
+    .where(and(eq(vmRuns.buildId, buildId), eq(vmRuns.purpose, "check")))
+    .orderBy(desc(vmRuns.id))
+    .limit(1)
+    .get();
+  return r ? { runId: r.id, verdict: r.verdict ?? "running" } : null;
 }
 
 export interface BuildDetail extends BuildView {
@@ -96,6 +114,7 @@ export function buildView(row: BuildRow, queue: BuildQueue): BuildView {
     logBytes: row.logBytes ?? queue.logs.liveOffset(row.id) ?? null,
     queuePosition: row.state === "queued" ? queue.position(row.id) : null,
     currentStep: open?.name ?? null,
+    bootCheck: latestBootCheck(queue.db, row.id),
   };
 }
 

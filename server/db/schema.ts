@@ -7,6 +7,8 @@ export const profiles = sqliteTable("profiles", {
   document: text("document", { mode: "json" }).$type<ProfileDocument>().notNull(),
   /** Bumped on every save; a save names the revision it started from (optimistic locking). */
   revision: integer("revision").notNull().default(1),
+  /** Boot-check every successful build of this profile in a VM. */
+  bootCheckAfterBuild: integer("boot_check_after_build", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
@@ -63,3 +65,55 @@ export const builds = sqliteTable(
 
 export type BuildRow = typeof builds.$inferSelect;
 export type NewBuildRow = typeof builds.$inferInsert;
+
+/** Why a VM runs: a person at its console, or the automatic boot check. */
+export const VM_PURPOSES = ["console", "check"] as const;
+export type VmPurpose = (typeof VM_PURPOSES)[number];
+export const VM_STATES = ["starting", "running", "stopped", "failed"] as const;
+export type VmState = (typeof VM_STATES)[number];
+export const VM_ACCELS = ["kvm", "tcg"] as const;
+export type VmAccel = (typeof VM_ACCELS)[number];
+export const CHECK_VERDICTS = ["passed", "failed"] as const;
+export type CheckVerdict = (typeof CHECK_VERDICTS)[number];
+
+/** One thing the boot check proved or failed to prove. */
+export interface CheckItem {
+  id: string;
+  label: string;
+  passed: boolean;
+  /** What was seen, in a sentence. */
+  detail: string;
+}
+
+/** One run of QEMU for a build: a console session, or a boot check (which may reboot the VM). */
+export const vmRuns = sqliteTable(
+  "vm_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    buildId: integer("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: VM_PURPOSES }).notNull(),
+    state: text("state", { enum: VM_STATES }).notNull(),
+    accel: text("accel", { enum: VM_ACCELS }),
+    memoryMib: integer("memory_mib").notNull(),
+    cpus: integer("cpus").notNull(),
+    network: integer("network", { mode: "boolean" }).notNull().default(false),
+    /** The exact QEMU argv (null until it starts). */
+    command: text("command", { mode: "json" }).$type<string[]>(),
+    pid: integer("pid"),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+    /** Why it ended, or what went wrong, in a sentence. */
+    message: text("message"),
+    /** From QEMU's start to the first login prompt (or automatic login) on the console. */
+    loginMs: integer("login_ms"),
+    /** Boot checks only: null while the check runs. */
+    verdict: text("verdict", { enum: CHECK_VERDICTS }),
+    items: text("items", { mode: "json" }).$type<CheckItem[]>().notNull().default([]),
+    consoleBytes: integer("console_bytes"),
+  },
+  (t) => [index("vm_runs_build_id_idx").on(t.buildId)],
+);
+
+export type VmRunRow = typeof vmRuns.$inferSelect;

@@ -3,6 +3,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
 import { runOwned } from "@/server/processes/registry";
+import { FIRMWARE_CANDIDATES } from "@/server/vms/qemu-args";
 
 /** What a tool is needed for, from the most to the least common. */
 export const TOOL_PURPOSES = ["builds", "disk images", "bootable images", "UKIs", "file systems", "conversions", "virtual machines"] as const;
@@ -67,7 +68,7 @@ export const TOOLS: readonly ToolDef[] = [
   { name: "qemu-system-x86_64", find: { command: "qemu-system-x86_64" }, version: { args: ["--version"] }, package: "qemu-system-x86", neededFor: "virtual machines", requiredForBuilds: false },
   {
     name: "OVMF firmware",
-    find: { paths: ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"] },
+    find: { paths: FIRMWARE_CANDIDATES.map((f) => f.code) },
     version: { packageVersion: true },
     package: "ovmf",
     neededFor: "virtual machines",

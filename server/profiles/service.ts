@@ -7,14 +7,14 @@ import { findPreset, type HostFacts } from "@/server/mkosi/presets";
 import { emptyDocument, profileNameSchema, type ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, zodProblems } from "@/server/mkosi/validate";
 
-export type ProfileSummary = Pick<ProfileRow, "id" | "name" | "revision" | "createdAt" | "updatedAt"> & {
+export type ProfileSummary = Pick<ProfileRow, "id" | "name" | "revision" | "createdAt" | "updatedAt" | "bootCheckAfterBuild"> & {
   distribution: string | undefined;
   release: string | undefined;
 };
 
 function summary(row: ProfileRow): ProfileSummary {
-  const { id, name, revision, createdAt, updatedAt, document } = row;
-  return { id, name, revision, createdAt, updatedAt, distribution: document.settings.Distribution, release: document.settings.Release };
+  const { id, name, revision, createdAt, updatedAt, bootCheckAfterBuild, document } = row;
+  return { id, name, revision, createdAt, updatedAt, bootCheckAfterBuild, distribution: document.settings.Distribution, release: document.settings.Release };
 }
 
 function checkName(name: string): string {

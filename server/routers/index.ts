@@ -4,6 +4,7 @@ import { hostRouter } from "./host";
 import { presetsRouter } from "./presets";
 import { profilesRouter } from "./profiles";
 import { spaceRouter } from "./space";
+import { vmsRouter } from "./vms";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -13,6 +14,7 @@ export const appRouter = router({
   builds: buildsRouter,
   artifacts: artifactsRouter,
   space: spaceRouter,
+  vms: vmsRouter,
 });
 
 export type AppRouter = typeof appRouter;

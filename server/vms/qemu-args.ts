@@ -1,0 +1,62 @@
+// The QEMU command line for booting a build's disk image. Pure: what exists on the host
+// (firmware, a working KVM) is found elsewhere and passed in.
+import type { VmAccel } from "@/server/db/schema";
+
+/** UEFI firmware: read-only code plus a template of the variable store the VM may write. */
+export interface Firmware {
+  code: string;
+  varsTemplate: string;
+}
+
+/** Where distributions install OVMF, most specific first (Debian's 4M build, then others). */
+export const FIRMWARE_CANDIDATES: readonly Firmware[] = [
+  { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+  { code: "/usr/share/OVMF/OVMF_CODE.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS.fd" },
+  { code: "/usr/share/edk2/ovmf/OVMF_CODE.fd", varsTemplate: "/usr/share/edk2/ovmf/OVMF_VARS.fd" },
+  { code: "/usr/share/edk2/x64/OVMF_CODE.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd" },
+];
+
+export const QEMU_BINARY = "qemu-system-x86_64";
+
+export const MEMORY_MIB = { min: 512, max: 65536, default: 2048 } as const;
+export const CPUS = { min: 1, max: 64, default: 2 } as const;
+
+export interface VmOptions {
+  memoryMib: number;
+  cpus: number;
+  /** A user-mode NIC (outbound only); off by default. */
+  network: boolean;
+}
+
+export interface QemuPlan extends VmOptions {
+  accel: VmAccel;
+  firmware: Firmware;
+  /** The VM's own copy of the variable store (written by the firmware). */
+  varsFile: string;
+  /** The raw disk image, attached as a snapshot: the VM never changes it. */
+  image: string;
+}
+
+/** QEMU's argv (without the binary). The serial console is QEMU's stdin and stdout. */
+export function qemuArgs(p: QemuPlan): string[] {
+  const path = (s: string) => s.replaceAll(",", ",,"); // QEMU's option syntax escapes ',' by doubling
+  return [
+    "-machine", "q35",
+    "-accel", p.accel,
+    // Under KVM the host's CPU; under emulation every feature TCG can offer.
+    "-cpu", p.accel === "kvm" ? "host" : "max",
+    "-m", String(p.memoryMib),
+    "-smp", String(p.cpus),
+    "-nodefaults",
+    "-display", "none",
+    "-drive", `if=pflash,format=raw,readonly=on,file=${path(p.firmware.code)}`,
+    "-drive", `if=pflash,format=raw,file=${path(p.varsFile)}`,
+    "-drive", `if=none,id=disk,format=raw,snapshot=on,file=${path(p.image)}`,
+    "-device", "virtio-blk-pci,drive=disk",
+    ...(p.network ? ["-nic", "user,model=virtio-net-pci"] : ["-nic", "none"]),
+    // signal=off: a Ctrl+C typed into the console goes to the VM, not to QEMU.
+    "-chardev", "stdio,id=console,signal=off",
+    "-serial", "chardev:console",
+    "-device", "virtio-rng-pci",
+  ];
+}
