@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { readBuildProfile } from "@/server/builds/job";
 import { buildPaths } from "@/server/builds/paths";
 import type { CheckItem, VmRunRow } from "@/server/db/schema";
-import { checkPlan, firstBootProbes, judge, secondBootProbes, type CheckPlan, type ProbeResult } from "./check-plan";
+import { AUTOLOGIN, checkPlan, firstBootProbes, LOGIN_PROMPT, judge, secondBootProbes, type CheckPlan, type ProbeResult } from "./check-plan";
 import { ConsoleDriver } from "./console-driver";
 import type { VmManager } from "./manager";
 import type { VmOptions } from "./qemu-args";
@@ -19,10 +19,6 @@ export interface CheckOptions extends VmOptions {
   loginTimeoutS: number;
 }
 
-/** "<hostname> login: " from agetty. */
-const LOGIN_PROMPT = /(?:^|\n)[^\n]*\blogin: /;
-/** What agetty prints after the prompt when it logs in by itself. */
-const AUTOLOGIN = /\s*root \(automatic login\)/;
 
 /** Starts a boot check of a build; resolves with its run once QEMU runs. The check goes on in the background. */
 export async function startBootCheck(vms: VmManager, buildId: number, opts: CheckOptions): Promise<VmRunRow> {

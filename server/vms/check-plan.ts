@@ -8,6 +8,10 @@ import type { ProfileDocument } from "@/server/mkosi/profile";
 export const ROOT_X86_64_TYPE = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
 /** The vendor GUID under which systemd-boot and systemd-stub publish EFI variables. */
 const LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+/** "<hostname> login: " from agetty. */
+export const LOGIN_PROMPT = /(?:^|\n)[^\n]*\blogin: /;
+/** What agetty prints after the prompt when it logs in by itself. */
+export const AUTOLOGIN = /\s*root \(automatic login\)/;
 /** A file the check writes to prove (or disprove) that a write survives a reboot. */
 export const PROBE_NAME = ".image-studio-boot-check";
 
@@ -51,7 +55,8 @@ export interface ProbeResult {
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 // An efivarfs file starts with 4 bytes of attributes; the value is UTF-16 (NULs dropped).
-const efiVar = (name: string) => `tail -c +5 /sys/firmware/efi/efivars/${name}-${LOADER_GUID} | tr -d '\\000'`;
+// efivarfs cannot seek, so the file is read through a pipe.
+const efiVar = (name: string) => `cat /sys/firmware/efi/efivars/${name}-${LOADER_GUID} | tail -c +5 | tr -d '\\000'`;
 
 /** Probes of the first boot. `nonce` is what gets written where a reboot is to be tested. */
 export function firstBootProbes(plan: CheckPlan, nonce: string): Probe[] {

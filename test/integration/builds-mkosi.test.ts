@@ -3,8 +3,12 @@
 // the disk image; (b) a second build, with the package cache warm, is cancelled while it
 // installs Debian and leaves no process and no mount behind; (c) a log subscription that
 // disconnects and resumes from its last event id gets every byte exactly once.
-// One cold build (about 2.5 min) and part of a second; run as root on a host set up by
-// scripts/setup-host.sh.
+// Then the same image boots in QEMU (software emulation when KVM does not work) and passes
+// the boot check, its console followed with disconnects; a profile with a persistent data
+// partition is built (warm package cache) and checked across a reboot; bad VM requests fail
+// clearly; a VM stops with the server.
+// One cold build (about 2.5 min), part of a second, a warm third and two boot checks (about
+// 3 min each under emulation); run as root on a host set up by scripts/setup-host.sh.
 import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -14,6 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPaths, packageCacheDir } from "@/server/builds/paths";
 import { mountsUnder, processesMentioning } from "@/server/builds/procs";
 import { buildQueue, closeBuildQueue } from "@/server/builds/queue";
+import { builds, type VmRunRow } from "@/server/db/schema";
+import { findFirmware } from "@/server/vms/host";
+import { closeVmManager } from "@/server/vms/manager";
+import { vms, type VmRunView } from "@/server/vms/service";
 import { ptyEnv } from "@/server/builds/runner";
 import type { BuildDetail } from "@/server/builds/service";
 import { openDatabase, type Db } from "@/server/db/client";
@@ -36,6 +44,7 @@ beforeAll(async () => {
   api = createCaller(ctx());
 });
 afterAll(async () => {
+  await closeVmManager(db);
   await closeBuildQueue(db);
   db.$client.close();
   await rm(dataDir, { recursive: true, force: true });
@@ -160,4 +169,126 @@ describe("cancelling a real build", () => {
     expect(done.steps.map((s) => s.name)).toContain("Installing Debian");
     expect(done.steps.every((s) => s.endedAt !== null)).toBe(true);
   }, 180_000);
+});
+
+/** Waits, through the vms.watch subscription, for a run of the build (any, or `runId`) to satisfy `test`. */
+async function untilRun(buildId: number, runId: number | undefined, test: (r: VmRunView) => boolean): Promise<VmRunView> {
+  const controller = new AbortController();
+  for await (const runs of await createCaller(ctx(), { signal: controller.signal }).vms.watch({ buildId })) {
+    const r = runs.find((x) => (runId === undefined || x.id === runId) && test(x));
+    if (r) {
+      controller.abort();
+      return r;
+    }
+  }
+  throw new Error(`the watch of build ${buildId} ended before run ${runId} did`);
+}
+
+/** Follows a run's console over SSE to its end, disconnecting twice on the way; the text received. */
+async function followConsoleWithDisconnects(runId: number): Promise<string> {
+  const received: SseEvent[] = [];
+  let lastId: string | undefined;
+  for (let round = 0; ; round++) {
+    const res = await sse(ctx(), "vms.console", { runId }, lastId);
+    expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const got = await readSse(res, (_e, all) => round < 2 && all.filter((x) => x.id).length >= 20);
+    received.push(...got.filter((e) => e.id));
+    lastId = received.at(-1)?.id ?? lastId;
+    if (got.at(-1)?.event === "return") return logText(received);
+    expect(round).toBeLessThan(2);
+  }
+}
+
+const CHECK_MS = 15 * 60_000;
+
+describe("the boot check in a VM", () => {
+  it("passes the Debian preset: squashfs root, a tmpfs overlay whose writes a reboot forgets, systemd-boot and the UKI; its console resumes without loss", async () => {
+    const run = await api.vms.check({ buildId: first.id });
+    expect(run).toMatchObject({ purpose: "check", state: "running", live: true, verdict: null });
+    expect(run.command!.join(" ")).toMatch(/snapshot=on/);
+    // One VM per build.
+    await expect(api.vms.start({ buildId: first.id })).rejects.toThrow(/already has a VM running/);
+
+    const consoleText = await followConsoleWithDisconnects(run.id);
+    const done = await untilRun(first.id, run.id, (r) => !r.live && r.verdict !== null);
+    console.log(`boot check ${done.id} (${done.accel}): login after ${(done.loginMs! / 1000).toFixed(1)} s`);
+    console.log(done.items.map((i) => `${i.passed ? "pass" : "FAIL"} ${i.label}: ${i.detail}`).join("\n"));
+    expect(done.items.filter((i) => !i.passed)).toEqual([]);
+    expect(done.verdict).toBe("passed");
+    expect(done.items.map((i) => i.id).sort()).toEqual(["login", "overlay-discarded", "reboot", "root-format", "root-overlay", "root-writable", "systemd-boot", "uki"]);
+    expect(done.loginMs).toBeGreaterThan(1000);
+    expect(done.state).toBe("stopped");
+
+    // Every byte of the console once, in order, as kept in the transcript file.
+    const file = await readFile(vms(db).logs.path(run.id), "utf8");
+    expect(consoleText).toBe(file);
+    expect(done.consoleBytes).toBe(Buffer.byteLength(file));
+    expect(file.match(/login: root \(automatic login\)/g)?.length).toBe(2);
+    expect((await api.builds.get({ id: first.id })).bootCheck).toEqual({ runId: run.id, verdict: "passed" });
+  }, CHECK_MS);
+
+  it("passes a persistent data partition, which keeps a file across a reboot", async () => {
+    const base = await api.profiles.get({ id: first.profileId! });
+    const created = await api.profiles.create({ name: "debian-persistent", presetId: "immutable-debian-12" });
+    const doc = { ...base.document, overlay: { scheme: "persistent", mountPoint: "/var/lib/data", label: "data", format: "ext4", size: "256M" } };
+    const saved = await api.profiles.save({ id: created.id, revision: created.revision, document: doc });
+    // Checked after the build by itself.
+    await api.vms.setCheckAfterBuild({ profileId: saved.id, enabled: true });
+
+    const b = await api.builds.start({ profileId: saved.id });
+    const built = await until(b.id, (x) => x.state !== "queued" && x.state !== "running");
+    expect(built.message).toBeNull();
+    expect(built.state).toBe("succeeded");
+    const done = await untilRun(b.id, undefined, (r) => r.purpose === "check" && !r.live && r.verdict !== null);
+    console.log(done.items.map((i) => `${i.passed ? "pass" : "FAIL"} ${i.label}: ${i.detail}`).join("\n"));
+    expect(done.purpose).toBe("check");
+    expect(done.items.filter((i) => !i.passed)).toEqual([]);
+    expect(done.items.map((i) => i.id).sort()).toEqual(["login", "persistent-kept", "persistent-mounted", "reboot", "root-format", "root-read-only", "systemd-boot", "uki"]);
+    expect(done.verdict).toBe("passed");
+    expect((await api.builds.get({ id: b.id })).bootCheck).toEqual({ runId: done.id, verdict: "passed" });
+  }, CHECK_MS + 10 * 60_000);
+});
+
+describe("bad VM requests", () => {
+  it("refuse a build that failed, one without a disk image, an unknown build and silly sizes, clearly", async () => {
+    await expect(api.vms.start({ buildId: 999_999 })).rejects.toThrow(/build 999999 does not exist/);
+    const cancelled = (await api.builds.list({ state: "cancelled" }))[0]!;
+    await expect(api.vms.start({ buildId: cancelled.id })).rejects.toThrow(/only a successful build has an image to boot/);
+    const empty = db
+      .insert(builds)
+      .values({ profileId: null, profileName: "no-disk", profileRevision: 1, state: "succeeded", queuedAt: new Date(), mkosiVersion: "24.3" })
+      .returning()
+      .get();
+    await expect(api.vms.start({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
+    await expect(api.vms.check({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
+    await expect(api.vms.start({ buildId: first.id, memoryMib: 100 })).rejects.toThrow(/memoryMib[\s\S]*at least 512/);
+    await expect(api.vms.start({ buildId: first.id, cpus: 0 })).rejects.toThrow(/cpus[\s\S]*at least 1/);
+    expect(await api.vms.list({ buildId: empty.id })).toEqual([]);
+  });
+
+  it("say what to install when QEMU or the firmware is missing", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(api.vms.start({ buildId: first.id })).rejects.toThrow(/QEMU is not installed.*apt-get install -y qemu-system-x86/);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(() => findFirmware([{ code: "/nonexistent/CODE.fd", varsTemplate: "/nonexistent/VARS.fd" }])).toThrow(/apt-get install -y ovmf/);
+  });
+
+  it("stop a VM with the server, leaving no QEMU behind, and refuse typing into it after", async () => {
+    const m = vms(db);
+    const run = await api.vms.start({ buildId: first.id, memoryMib: 1024, cpus: 1 });
+    expect(run.state).toBe("running");
+    await api.vms.input({ runId: run.id, data: "\r" });
+    expect((await processesMentioning(m.runDir(run.id))).length).toBe(1);
+    await closeVmManager(db);
+    expect(await processesMentioning(m.runDir(run.id))).toEqual([]);
+    const after: VmRunRow = vms(db).getRun(run.id);
+    expect(after.state).toBe("stopped");
+    expect(after.message).toMatch(/the server stopped/);
+    await expect(api.vms.input({ runId: run.id, data: "ls\n" })).rejects.toThrow(/is not running/);
+    await expect(api.vms.stop({ runId: run.id })).rejects.toThrow(/is not running/);
+  });
 });
