@@ -95,14 +95,15 @@ export class ConsoleDriver {
       const left = deadline - Date.now();
       if (left <= 0) throw new ConsoleTimeout(what, timeoutMs);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        const onAbort = () => resolve();
-        this.signal?.addEventListener("abort", onAbort, { once: true });
-        this.wake = () => {
+        const done = () => {
           clearTimeout(timer);
-          this.signal?.removeEventListener("abort", onAbort);
+          this.signal?.removeEventListener("abort", done);
+          if (this.wake === done) this.wake = undefined;
           resolve();
         };
+        const timer = setTimeout(done, left);
+        this.signal?.addEventListener("abort", done, { once: true });
+        this.wake = done;
       });
     }
   }
