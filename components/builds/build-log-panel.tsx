@@ -2,23 +2,21 @@
 // A build's log in the terminal: the builds.log subscription (which replays a finished log
 // from disk and follows a running one) feeds a LogSink that the terminal drains per frame.
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { LazyLogTerminal } from "@/components/log-terminal/lazy-log-terminal";
 import { LogSink } from "@/components/log-terminal/log-sink";
+import { StreamOffset } from "@/components/log-terminal/stream-offset";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { formatBytes } from "@/server/mkosi/size";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 export function BuildLogPanel({ id, state, className }: { id: number; state: string; className?: string }) {
   const trpc = useTRPC();
   const [sink] = useState(() => new LogSink());
-  // Byte offset of the end of what the terminal has. Event ids are byte offsets, so a stream
-  // that starts over (a retry after an error) skips what is already shown instead of doubling it.
-  const shown = useRef(0);
+  // Event ids are byte offsets, so a stream that starts over (a retry after an error) skips
+  // what is already shown instead of doubling it.
+  const [shown] = useState(() => new StreamOffset());
   const [bytes, setBytes] = useState(0);
 
   const sub = useSubscription(
@@ -26,15 +24,8 @@ export function BuildLogPanel({ id, state, className }: { id: number; state: str
       { id },
       {
         onData: (ev) => {
-          const end = Number(ev.id);
-          let text = ev.data.text;
-          if (!Number.isFinite(end) || end <= shown.current) return;
-          const raw = encoder.encode(text);
-          const start = end - raw.length;
-          if (start < shown.current) text = decoder.decode(raw.subarray(shown.current - start));
-          shown.current = end;
-          sink.push(text);
-          setBytes(end);
+          sink.push(shown.take(ev.id, ev.data.text));
+          setBytes(shown.bytes);
         },
       },
     ),
