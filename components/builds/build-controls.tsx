@@ -6,6 +6,7 @@ import Link from "next/link";
 import { CommandLine } from "@/components/host-check/command-line";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
+import { BootCheckBadge } from "@/components/vm/boot-check-badge";
 import { BuildStateBadge } from "./build-state-badge";
 import type { BuildStart } from "./use-build-start";
 
@@ -69,6 +70,7 @@ export function RecentBuilds({ ctl, profileId }: { ctl: BuildStart; profileId: n
           <Link key={b.id} href={`/builds/${b.id}`} className="flex items-center gap-2 px-3 py-1.5 hover:bg-slate-50">
             <span className="font-medium text-sky-800">#{b.id}</span>
             <BuildStateBadge state={b.state} />
+            <BootCheckBadge check={b.bootCheck} />
             <span className="ml-auto text-xs text-slate-500">{new Date(b.queuedAt).toLocaleString()}</span>
           </Link>
         ))}

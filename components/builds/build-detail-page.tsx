@@ -11,6 +11,8 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { Tabs } from "@/components/ui/tabs";
+import { BootCheckBadge } from "@/components/vm/boot-check-badge";
+import { VmPanel } from "@/components/vm/vm-panel";
 import { formatBytes } from "@/server/mkosi/size";
 import { BuildDiff } from "./build-diff";
 import { BuildFiles } from "./build-files";
@@ -71,6 +73,12 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
           </span>
           <h1 className="text-base font-semibold">Build #{b.id}</h1>
           <BuildStateBadge state={b.state} className="text-xs" />
+          {/* A plain anchor: the VM panel follows the hash to select that run. */}
+          {b.bootCheck ? (
+            <a href={`#vm-run-${b.bootCheck.runId}`} className="rounded focus-visible:outline-2 focus-visible:outline-sky-600">
+              <BootCheckBadge check={b.bootCheck} className="text-xs" />
+            </a>
+          ) : null}
           <span className="text-sm text-slate-600">
             of{" "}
             {b.profileId !== null ? (
@@ -164,6 +172,7 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
 
       {/* What a succeeded build made is what its user came for: above the log. Otherwise a note below it. */}
       {b.state === "succeeded" ? <ArtifactsPanel buildId={b.id} state={b.state} /> : null}
+      {b.state === "succeeded" ? <VmPanel buildId={b.id} /> : null}
 
       <div className="grid gap-3 lg:h-[max(28rem,calc(100vh-13rem))] lg:grid-cols-[22rem_minmax(0,1fr)]">
         <StepTimeline steps={steps} startedAt={started} endedAt={ended} state={b.state} now={now} className="max-h-[50vh] lg:max-h-none" />

@@ -11,6 +11,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
+import { BootCheckBadge, runHref } from "@/components/vm/boot-check-badge";
 import { formatBytes } from "@/server/mkosi/size";
 import { BuildStateBadge } from "./build-state-badge";
 import { buildDuration, formatDuration } from "./format";
@@ -141,7 +142,10 @@ function HistoryRow({ b, now }: { b: BuildListItem; now: number | null }) {
         </Link>
       </td>
       <td className="px-2 py-2">
-        <BuildStateBadge state={b.state} />
+        <span className="flex flex-wrap items-center gap-1">
+          <BuildStateBadge state={b.state} />
+          <BootCheckBadge check={b.bootCheck} href={b.bootCheck ? runHref(b.id, b.bootCheck.runId) : undefined} />
+        </span>
       </td>
       <td className="px-2 py-2">
         {b.profileId !== null ? (

@@ -8,6 +8,7 @@ import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { Input } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
+import { BootCheckToggle } from "@/components/vm/boot-check-toggle";
 import type { SaveStatus } from "./use-profile-editor";
 
 export interface EditorTopBarProps {
@@ -137,6 +138,7 @@ export function EditorTopBar(p: EditorTopBarProps) {
           </Button>
           <span className="h-5 w-px bg-slate-200" aria-hidden />
           <RecentBuilds ctl={buildCtl} profileId={p.id} />
+          <BootCheckToggle profileId={p.id} />
           <BuildButton ctl={buildCtl} dirty={p.status !== "clean"} />
         </div>
       </div>
