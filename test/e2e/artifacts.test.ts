@@ -1,22 +1,28 @@
 // Artifacts in the browser: one real build through the API (the only honest way to get a
 // succeeded build out of the server, ~2-3 minutes), then on its page start a qcow2
 // conversion, see its progress bar finish, and download the converted file, whose bytes must
-// equal the artifact in the server's data folder. Needs root, mkosi 24+ and qemu-img.
+// equal the artifact in the server's data folder. Then the same build (not built again) is
+// booted from its page and used through the console panel. Needs root, mkosi 24+, qemu-img,
+// qemu-system-x86_64 and OVMF.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
+import type { Browser, Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPaths } from "@/server/builds/paths";
 import { PRESETS } from "@/server/mkosi/presets";
 import { launchBrowser, startServer, type TestServer } from "./server";
 
 const BUILD_TIMEOUT_MS = 8 * 60_000;
+/** Boot to a root shell: ~70-120 s under software emulation on these machines. */
+const LOGIN_TIMEOUT_MS = 5 * 60_000;
 const debianPreset = PRESETS.find((p) => p.id === "immutable-debian-12") ?? PRESETS.find((p) => p.id.includes("debian"));
 
 let server: TestServer;
 let browser: Browser;
+/** The succeeded build of the first test, reused by the next: one build for the file. */
+let builtId: number | undefined;
 
 beforeAll(async () => {
   server = await startServer();
@@ -76,6 +82,7 @@ describe("artifacts", () => {
           { timeout: BUILD_TIMEOUT_MS, interval: 2000 },
         )
         .toBe("succeeded");
+      builtId = build.id;
 
       const context = await browser.newContext({ viewport: { width: 1600, height: 1200 }, acceptDownloads: true });
       const page = await context.newPage();
@@ -137,4 +144,86 @@ describe("artifacts", () => {
     },
     BUILD_TIMEOUT_MS + 8 * 60_000,
   );
+
+  it(
+    "boots that build from its page: the login shows in the console panel, a typed command answers, Stop turns the VM off",
+    async () => {
+      expect(builtId, "the test above built the Debian preset").toBeDefined();
+      const context = await browser.newContext({ viewport: { width: 1600, height: 1200 } });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/builds/${builtId}`);
+
+      const panel = page.getByTestId("vm-panel");
+      await panel.getByTestId("vm-boot").click();
+      // A refused start (no QEMU, no firmware) says why beside the button instead.
+      const run = panel.getByTestId("vm-run");
+      await Promise.race([
+        run.waitFor({ timeout: 60_000 }),
+        panel
+          .getByTestId("vm-start-error")
+          .waitFor({ timeout: 60_000 })
+          .then(async () => {
+            throw new Error(`the VM did not start: ${await panel.getByTestId("vm-start-error").innerText()}`);
+          }),
+      ]);
+      expect(await run.getAttribute("data-purpose")).toBe("console");
+      expect(["kvm", "tcg"]).toContain(await run.getByTestId("vm-accel").getAttribute("data-accel"));
+
+      const terminal = panel.getByTestId("vm-terminal");
+      await terminal.locator(".xterm-rows").waitFor({ timeout: 30_000 });
+      // xterm stops drawing while it is off screen.
+      await terminal.scrollIntoViewIfNeeded();
+      const vmState = () => run.getAttribute("data-state");
+      const failIfEnded = async () => {
+        const state = await vmState();
+        if (state === "stopped" || state === "failed")
+          throw new Error(`the VM ended (${state}): ${await run.getByTestId("vm-message").innerText().catch(() => "")}\n${await screenText(terminal)}`);
+      };
+
+      // The rows show only the screen; lines seen once are remembered, as they may scroll away.
+      let sawAutologin = false;
+      await expect
+        .poll(
+          async () => {
+            await failIfEnded();
+            const text = await screenText(terminal);
+            sawAutologin ||= /login: root \(automatic login\)/.test(text);
+            return sawAutologin && /root@immutable-debian:~#/.test(text);
+          },
+          { timeout: LOGIN_TIMEOUT_MS, interval: 250 },
+        )
+        .toBe(true);
+
+      // The console of a running console session takes keys.
+      await expect.poll(() => terminal.getAttribute("data-interactive"), { timeout: 10_000 }).toBe("true");
+      await terminal.locator(".xterm-screen").click();
+      await page.keyboard.type("echo $((6*7))");
+      await page.keyboard.press("Enter");
+      await expect
+        .poll(
+          async () => {
+            await failIfEnded();
+            return screenText(terminal);
+          },
+          { timeout: 60_000, interval: 250 },
+        )
+        .toMatch(/^42 *$/m);
+
+      await panel.getByTestId("vm-stop").click();
+      await expect.poll(vmState, { timeout: 30_000, interval: 250 }).toBe("stopped");
+      expect(await run.getByTestId("vm-message").innerText()).toBe("stopped");
+      await expect.poll(() => panel.getByTestId("vm-stop").count(), { timeout: 10_000 }).toBe(0);
+      expect(await terminal.getAttribute("data-interactive")).toBeNull();
+      const row = panel.locator(`[data-testid=vm-run-row][data-run-id="${await run.getAttribute("data-run-id")}"]`);
+      expect(await row.getAttribute("data-state")).toBe("stopped");
+      await context.close();
+    },
+    LOGIN_TIMEOUT_MS + 3 * 60_000,
+  );
 });
+
+/** What the terminal shows now (its visible rows), with xterm's non-breaking spaces as spaces. */
+async function screenText(terminal: Locator): Promise<string> {
+  const text = await terminal.locator(".xterm-rows").innerText().catch(() => "");
+  return text.replace(/\u00a0/g, " ");
+}
