@@ -3,7 +3,7 @@
 // traversal form answering 404 with nothing served or changed.
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,9 @@ const db = getDb();
 buildQueue(db, { dataDir, concurrency: 1, mkosi: ["false"] });
 const SIZE = 3 * 1024 * 1024 + 123;
 const data = randomBytes(SIZE);
+// More chunks than the route keeps buffers for, so each buffer is read into several times.
+const BIG = 11 * 1024 * 1024 + 4321;
+const big = randomBytes(BIG);
 let base: string;
 let close: () => Promise<void>;
 let build: Awaited<ReturnType<typeof H.fakeBuild>>;
@@ -29,6 +32,10 @@ const url = (name: string) => `${base}/api/builds/${build.id}/artifacts/${name}`
 beforeAll(async () => {
   build = await H.fakeBuild(db, dataDir, "succeeded");
   await writeFile(join(build.paths.output, "img_1.raw"), data);
+  await writeFile(join(build.paths.output, "big.raw"), big);
+  // Sparse: far more than the socket buffers hold, so the route is still reading when the client leaves.
+  await writeFile(join(build.paths.output, "huge.raw"), "");
+  await truncate(join(build.paths.output, "huge.raw"), 2 ** 30);
   await writeFile(join(build.paths.output, "empty.txt"), "");
   await writeFile(join(build.paths.output, "name with spaces.txt"), "spaces\n");
   await symlink("img_1.raw", join(build.paths.output, "img_1"));
@@ -139,6 +146,47 @@ describe("downloads", () => {
     expect(Buffer.from(await link.arrayBuffer()).equals(data)).toBe(true);
     const spaced = await fetch(url("name%20with%20spaces.txt"));
     expect(await spaced.text()).toBe("spaces\n");
+  });
+
+  it("sends every chunk of a file many chunks long intact, whole and in ranges", async () => {
+    const whole = await fetch(url("big.raw"));
+    expect(whole.status).toBe(200);
+    expect(H.sha256Of(Buffer.from(await whole.arrayBuffer()))).toBe(H.sha256Of(big));
+    for (const [start, end] of [[1, BIG - 2], [3 * 1024 * 1024 - 7, 9 * 1024 * 1024 + 11]] as const) {
+      const res = await fetch(url("big.raw"), { headers: { range: `bytes=${start}-${end}` } });
+      expect(res.status).toBe(206);
+      expect(H.sha256Of(Buffer.from(await res.arrayBuffer()))).toBe(H.sha256Of(big.subarray(start, end + 1)));
+    }
+  });
+
+  it("closes the file when the client goes away mid-download", async () => {
+    const file = join(build.paths.output, "huge.raw");
+    const openHere = async () => {
+      let n = 0;
+      for (const fd of await readdir("/proc/self/fd")) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => "")) === file) n++;
+      return n;
+    };
+    expect(await openHere()).toBe(0);
+    let openWhileSending = 0;
+    await new Promise<void>((resolve) => {
+      const u = new URL(base);
+      const req = request({ host: u.hostname, port: u.port, path: `/api/builds/${build.id}/artifacts/huge.raw` }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.once("data", () => {
+          void openHere().then((n) => {
+            openWhileSending = n;
+            req.destroy();
+          });
+        });
+      });
+      req.on("error", () => undefined);
+      req.on("close", resolve);
+      req.end();
+    });
+    expect(openWhileSending).toBe(1);
+    // The server sees the socket close after the client's: wait for that, not a fixed time.
+    for (let i = 0; i < 200 && (await openHere()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await openHere()).toBe(0);
   });
 
   it("resumes an interrupted download with curl -C -", async () => {

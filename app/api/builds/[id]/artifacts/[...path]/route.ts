@@ -12,7 +12,8 @@ interface Ctx {
 
 async function handler(req: Request, ctx: Ctx): Promise<Response> {
   const { id, path } = await ctx.params;
-  return serveArtifact(req, buildQueue(getDb()), id, path ?? []);
+  // Next writes each chunk into the socket before it reads the next (see ServeOptions).
+  return serveArtifact(req, buildQueue(getDb()), id, path ?? [], { reuseBuffers: true });
 }
 
 export { handler as GET, handler as HEAD };
