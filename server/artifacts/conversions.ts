@@ -118,17 +118,24 @@ export class Conversions {
     const row = getBuildRow(this.queue, buildId);
     const problem = stateProblem(buildId, row.state);
     if (problem) throw problem;
+    const output = buildPaths(this.queue.dataDir, buildId).output;
+    // The look-ups a job waits for run side by side (each is a few syscalls, far more under
+    // load); a failed free-space query is only reported if it is the one that counts.
+    const space = statfs(output).then(
+      (fs) => ({ fs }),
+      (error: unknown) => ({ error }),
+    );
     const file = await findArtifact(this.queue, buildId, name);
-    const { kind, kindLabel } = classify(file.name, await factsOf(file.path, file.name));
-    if (kind !== "disk") throw AppError.field(["name"], `'${name}' (${kindLabel}) is not a raw disk image: only the disk image can be converted`);
     const source = file.name;
     const target = conversionTarget(source, format);
+    const [facts, existing] = await Promise.all([factsOf(file.path, file.name), resolveInOutput(output, target.split("/"))]);
+    const { kind, kindLabel } = classify(file.name, facts);
+    if (kind !== "disk") throw AppError.field(["name"], `'${name}' (${kindLabel}) is not a raw disk image: only the disk image can be converted`);
 
-    const output = buildPaths(this.queue.dataDir, buildId).output;
     const joinable = () => [...this.running.values()].find((r) => r.job.buildId === buildId && r.job.source === source && r.job.format === format)?.job;
     let same = joinable();
     if (same) return { ...same };
-    if (await resolveInOutput(output, target.split("/"))) {
+    if (existing) {
       const prev = [...this.jobs.values()].findLast((j) => j.buildId === buildId && j.target === target && j.state === "succeeded");
       if (prev) return { ...prev };
       const now = new Date().toISOString();
@@ -139,7 +146,9 @@ export class Conversions {
     }
 
     // The result takes at most about the image's used blocks (qcow2/vdi/vmdk skip zeros).
-    const fs = await statfs(output);
+    const measured = await space;
+    if ("error" in measured) throw measured.error;
+    const { fs } = measured;
     const free = fs.bavail * fs.bsize;
     if (free < file.stat.blocks * 512 + 64 * 1024 * 1024)
       throw AppError.field(["name"], `not enough free space to convert '${source}': ${free} bytes free, about ${file.stat.blocks * 512} needed`, "PRECONDITION_FAILED");
@@ -273,7 +282,8 @@ export class Conversions {
       job.state = signal.aborted ? "cancelled" : "failed";
       if (!signal.aborted) job.error = e instanceof Error ? e.message : String(e);
     } finally {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      // After the rename there is nothing left to remove.
+      if (job.state !== "succeeded") await rm(tmp, { force: true }).catch(() => undefined);
       job.endedAt = new Date().toISOString();
       this.running.delete(job.id);
       this.emit(job);
