@@ -245,7 +245,7 @@ export async function diffBuild(queue: BuildQueue, id: number, against: DiffAgai
   if ("buildId" in against) {
     if (against.buildId === id) throw AppError.field(["against", "buildId"], "must be another build than the one compared");
     const other = await buildFiles(queue, against.buildId).catch((e: unknown) => {
-      if (e instanceof AppError && e.code === "NOT_FOUND") throw AppError.field(["against", "buildId"], e.message, "NOT_FOUND");
+      if (AppError.is(e) && e.code === "NOT_FOUND") throw AppError.field(["against", "buildId"], e.message, "NOT_FOUND");
       throw e;
     });
     return diffSnapshots(from, other, { from: `build-${id}`, to: `build-${against.buildId}` });

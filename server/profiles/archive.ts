@@ -118,7 +118,7 @@ async function gunzipCounted(buffer: Buffer, budget: Budget): Promise<Buffer> {
       chunks.push(chunk);
     }
   } catch (e) {
-    if (e instanceof AppError) throw e;
+    if (AppError.is(e)) throw e;
     fail("archive", `could not be decompressed: ${(e as Error).message}`);
   } finally {
     source.destroy();
@@ -160,7 +160,7 @@ async function readTar(buffer: Buffer): Promise<ProjectFile[]> {
     }
   } catch (e) {
     extract.destroy();
-    if (e instanceof AppError) throw e;
+    if (AppError.is(e)) throw e;
     fail("archive", `is not a valid tar archive: ${(e as Error).message}`);
   }
   return out.files;
@@ -214,7 +214,7 @@ async function readZip(buffer: Buffer): Promise<ProjectFile[]> {
       else out.add({ path, data, mode: type === 0 ? 0o644 : unix & 0o7777 });
     }
   } catch (e) {
-    if (e instanceof AppError) throw e;
+    if (AppError.is(e)) throw e;
     fail("archive", `could not be read: ${(e as Error).message}`);
   } finally {
     zip.close();

@@ -15,7 +15,7 @@ const t = initTRPC.context<Context>().create({
     const cause = error.cause;
     let problems: Problem[] = [];
     let details: Record<string, unknown> | undefined;
-    if (cause instanceof AppError) ({ problems, details } = cause);
+    if (AppError.is(cause)) ({ problems, details } = cause);
     else if (cause instanceof ZodError) problems = zodProblems(cause);
     // zod's own message is a JSON dump; say it the way the rest of the API does.
     const message = cause instanceof ZodError ? problems.map(formatProblem).join("; ") : shape.message;
@@ -26,7 +26,7 @@ const t = initTRPC.context<Context>().create({
 // Module errors carry their own codes; give them to the client as tRPC errors.
 const appErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof AppError) {
+  if (!result.ok && AppError.is(result.error.cause)) {
     const cause = result.error.cause;
     throw new TRPCError({ code: cause.code === "PAYLOAD_TOO_LARGE" ? "PAYLOAD_TOO_LARGE" : cause.code, message: cause.message, cause });
   }

@@ -55,7 +55,7 @@ async function failure(p: Promise<unknown>): Promise<TRPCError> {
   expect(e, "the call should have failed").toBeInstanceOf(TRPCError);
   return e as TRPCError;
 }
-const problemsOf = (e: TRPCError): Problem[] => (e.cause instanceof AppError ? e.cause.problems : []);
+const problemsOf = (e: TRPCError): Problem[] => (AppError.is(e.cause) ? e.cause.problems : []);
 
 const debianPreset = () => PRESETS.find((p) => p.id === "immutable-debian-12")!;
 
@@ -119,8 +119,8 @@ describe("creating and listing", () => {
     const saved = await api.profiles.save({ id: b.id, revision: 1, document: b.document });
     const list = await api.profiles.list();
     expect(list).toEqual([
-      { id: a.id, name: "a-blank", revision: 1, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined },
-      { id: b.id, name: "b-debian", revision: 2, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm" },
+      { id: a.id, name: "a-blank", revision: 1, bootCheckAfterBuild: false, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined },
+      { id: b.id, name: "b-debian", revision: 2, bootCheckAfterBuild: false, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm" },
     ]);
     expect(Date.parse(list[1]!.updatedAt)).toBeGreaterThan(Date.parse(b.updatedAt));
     // No documents in the list.

@@ -40,7 +40,7 @@ async function appError(p: Promise<unknown> | (() => unknown)): Promise<Instance
   try {
     await (typeof p === "function" ? p() : p);
   } catch (e) {
-    if (e instanceof AppError) return e;
+    if (AppError.is(e)) return e;
     throw e;
   }
   throw new Error("expected an AppError");

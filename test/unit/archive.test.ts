@@ -94,7 +94,7 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
   try {
     await p;
   } catch (e) {
-    if (e instanceof AppError) return e;
+    if (AppError.is(e)) return e;
     throw e;
   }
   throw new Error("expected an AppError");

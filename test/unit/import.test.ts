@@ -16,7 +16,7 @@ function appError(fn: () => unknown): AppError {
   try {
     fn();
   } catch (e) {
-    if (e instanceof AppError) return e;
+    if (AppError.is(e)) return e;
     throw e;
   }
   throw new Error("expected an AppError");

@@ -16,7 +16,7 @@ export async function GET(_req: Request, ctx: { params: Promise<{ id: string }> 
     const { path, filename } = buildLogFile(buildQueue(getDb()), n);
     return await logFileResponse(path, filename, `build ${n} has no log (it never ran)`);
   } catch (e) {
-    if (e instanceof AppError && e.code === "NOT_FOUND") return notFound(e.message);
+    if (AppError.is(e) && e.code === "NOT_FOUND") return notFound(e.message);
     throw e;
   }
 }

@@ -25,7 +25,7 @@ export async function GET(_req: Request, ctx: { params: Promise<{ id: string }> 
       },
     });
   } catch (e) {
-    if (e instanceof AppError && e.code === "NOT_FOUND") return notFound(id);
+    if (AppError.is(e) && e.code === "NOT_FOUND") return notFound(id);
     throw e;
   }
 }

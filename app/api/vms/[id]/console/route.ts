@@ -15,7 +15,7 @@ export async function GET(_req: Request, ctx: { params: Promise<{ id: string }> 
     const run = m.getRun(n);
     return await logFileResponse(m.logs.path(n), `build-${run.buildId}-vm-${n}-console.log`, `VM run ${n} has no console output`);
   } catch (e) {
-    if (e instanceof AppError && e.code === "NOT_FOUND") return notFound(e.message);
+    if (AppError.is(e) && e.code === "NOT_FOUND") return notFound(e.message);
     throw e;
   }
 }
