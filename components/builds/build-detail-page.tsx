@@ -3,12 +3,13 @@
 // beside the live log, the command it ran, and the files it was built from with a diff.
 import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import { ArtifactsPanel } from "@/components/artifacts/artifacts-panel";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { Fact, Facts } from "@/components/ui/fact";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { Tabs } from "@/components/ui/tabs";
 import { BootCheckBadge } from "@/components/vm/boot-check-badge";
@@ -117,7 +118,7 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
             ) : null}
           </div>
         </div>
-        <dl className="mt-1 flex flex-wrap gap-x-5 gap-y-0.5 text-xs text-slate-500">
+        <Facts className="mt-1">
           <Fact label="Queued">
             <RelativeTime iso={b.queuedAt} />
           </Fact>
@@ -142,7 +143,7 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
           {b.outputBytes !== null ? <Fact label="Output">{formatBytes(b.outputBytes)}</Fact> : null}
           {/* While running, the log panel counts the bytes live. */}
           {b.logBytes !== null && !active ? <Fact label="Log">{formatBytes(b.logBytes)}</Fact> : null}
-        </dl>
+        </Facts>
         {cancelError ? (
           <p role="alert" className="mt-1 text-xs text-red-700">
             Not cancelled: {cancelError}
@@ -212,15 +213,6 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
           {tab === "files" ? <BuildFiles id={b.id} /> : <BuildDiff id={b.id} profileId={b.profileId} />}
         </div>
       </section>
-    </div>
-  );
-}
-
-function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="flex gap-1">
-      <dt>{label}</dt>
-      <dd className="text-slate-700">{children}</dd>
     </div>
   );
 }

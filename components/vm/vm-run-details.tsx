@@ -8,6 +8,7 @@ import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { Fact, Facts } from "@/components/ui/fact";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { BootCheckBadge } from "./boot-check-badge";
 import { accelLabel, checkPhase, purposeLabel, seconds } from "./format";
@@ -62,7 +63,7 @@ export function VmRunDetails({ run, now, onStopped }: { run: VmRun; now: number 
         </p>
       ) : null}
 
-      <dl className="flex flex-wrap gap-x-5 gap-y-0.5 text-xs text-slate-500">
+      <Facts>
         <Fact label="Acceleration">
           <span className={run.accel === "tcg" ? "text-amber-800" : undefined} data-testid="vm-accel" data-accel={run.accel ?? undefined}>
             {accel.long}
@@ -88,7 +89,7 @@ export function VmRunDetails({ run, now, onStopped }: { run: VmRun; now: number 
                   : "no login seen"}
           </span>
         </Fact>
-      </dl>
+      </Facts>
 
       {run.purpose === "check" ? <CheckProgress run={run} now={now} /> : null}
 
@@ -165,15 +166,6 @@ function CheckProgress({ run, now }: { run: VmRun; now: number | null }) {
         </a>
         .
       </p>
-    </div>
-  );
-}
-
-function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="flex gap-1">
-      <dt>{label}</dt>
-      <dd className="text-slate-700">{children}</dd>
     </div>
   );
 }
