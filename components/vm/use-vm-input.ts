@@ -5,12 +5,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPCClient } from "@/components/trpc/client";
+import { MAX_INPUT_BYTES } from "@/server/vms/limits";
 
-/**
- * Characters per request: at most 3 bytes of UTF-8 each, so a piece stays under the 64 KiB the
- * server takes per call (MAX_INPUT_BYTES in server/vms/manager.ts, a server-only module).
- */
-const MAX_CHARS = 16 * 1024;
+/** Characters (UTF-16 units) per request: each is at most 3 bytes of UTF-8, so a piece stays within what the server takes per call. */
+const MAX_CHARS = Math.floor(MAX_INPUT_BYTES / 3);
 /** A request that did not reach the server (no answer) is tried again this often. */
 const RETRIES = 3;
 const RETRY_MS = 500;

@@ -10,7 +10,6 @@ import { ConsoleDriver } from "./console-driver";
 import type { VmManager } from "./manager";
 import type { VmOptions } from "./qemu-args";
 
-export const LOGIN_TIMEOUT_S = { min: 30, max: 3600, default: 600 } as const;
 /** A probe is a short command: a minute is plenty even under emulation. */
 const PROBE_TIMEOUT_MS = 60_000;
 

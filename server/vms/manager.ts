@@ -17,11 +17,10 @@ import { builds, vmRuns, type VmPurpose, type VmRunRow } from "@/server/db/schem
 import { AppError } from "@/server/errors";
 import { onShutdown, startOwned } from "@/server/processes/registry";
 import { accelFromEnv, findFirmware, findQemu, probeKvm, type AccelChoice } from "./host";
+import { MAX_INPUT_BYTES } from "./limits";
 import { CPUS, MEMORY_MIB, qemuArgs, type Firmware, type VmOptions } from "./qemu-args";
 
 export const DEFAULT_VM_OPTIONS: VmOptions = { memoryMib: MEMORY_MIB.default, cpus: CPUS.default, network: false };
-/** Largest piece of typed input taken in one call. */
-export const MAX_INPUT_BYTES = 64 * 1024;
 export const SERVER_STOPPED = "the server stopped";
 export const STOPPED_BY_USER = "stopped";
 

@@ -6,7 +6,8 @@ import type { Db } from "@/server/db/client";
 import { builds, profiles, vmRuns, type VmRunRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import type { LogEvent } from "@/server/builds/log-store";
-import { LOGIN_TIMEOUT_S, startBootCheck, type CheckOptions } from "./boot-check";
+import { startBootCheck, type CheckOptions } from "./boot-check";
+import { LOGIN_TIMEOUT_S } from "./limits";
 import { DEFAULT_VM_OPTIONS, vmManager, type VmManager } from "./manager";
 import type { VmOptions } from "./qemu-args";
 

@@ -1,0 +1,8 @@
+// Limits the VM API enforces and the page states: kept here, with no I/O, so the browser can
+// import them instead of restating them (manager.ts and boot-check.ts pull in Node modules).
+
+/** Largest piece of typed console input taken in one vms.input call, in UTF-8 bytes. */
+export const MAX_INPUT_BYTES = 64 * 1024;
+
+/** Seconds a boot check waits from QEMU's start for the login prompt (and again after its reboot). */
+export const LOGIN_TIMEOUT_S = { min: 30, max: 3600, default: 600 } as const;
