@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Node dependencies and the production build, each redone only when its inputs changed.
+# Node dependencies and the production build (`npm run build`: Next's build and the server
+# bundle), each redone only when its inputs changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,10 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$lock" ]]; then
 fi
 
 if [[ ${1:-} == --build ]]; then
-  if [[ ! -f .next/BUILD_ID ]] || [[ -n $(find app components server drizzle public next.config.mjs package-lock.json \
-      -newer .next/BUILD_ID -print -quit 2>/dev/null) ]]; then
-    npx next build >/tmp/image-studio-build.log 2>&1 || { cat /tmp/image-studio-build.log; exit 1; }
+  # The server bundle is written last, so it is what a complete build is dated by.
+  bundle=.next/image-studio-server.mjs
+  if [[ ! -f $bundle ]] || [[ -n $(find app components server server.ts instrumentation.ts drizzle public next.config.mjs package-lock.json \
+      -newer "$bundle" -print -quit 2>/dev/null) ]]; then
+    npm run build >/tmp/image-studio-build.log 2>&1 || { cat /tmp/image-studio-build.log; exit 1; }
   fi
 fi

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-host.sh
 scripts/install-deps.sh --build
-echo "Image Studio on http://${HOST:-127.0.0.1}:${PORT:-3000}"
-# Let the server's own handler stop running builds cleanly on SIGTERM before it exits.
-export NEXT_MANUAL_SIG_HANDLE=1
-exec npx next start -H "${HOST:-127.0.0.1}" -p "${PORT:-3000}"
+# server.ts: Next.js plus the artifact downloads (bundled by install-deps.sh); it stops
+# running builds and VMs cleanly on SIGTERM before it exits.
+export HOST=${HOST:-127.0.0.1} PORT=${PORT:-3000} NODE_ENV=production
+exec node .next/image-studio-server.mjs

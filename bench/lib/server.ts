@@ -1,12 +1,11 @@
-// The real server for the benchmarks: `next start` from the current production build (.next)
-// on a free port with its own data folder (like test/e2e/server.ts, plus extra environment and
-// the server's pid for memory figures), and a small client for its tRPC HTTP/SSE API.
-import { spawn } from "node:child_process";
+// The real server for the benchmarks: the production build (.next, server.ts bundled as
+// scripts/start.sh runs it) started by test/e2e/server.ts on a free port with the given data
+// folder, and a small client for its tRPC HTTP/SSE API.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/routers";
+import { SERVER_BUNDLE, startServer, type TestServer } from "../../test/e2e/server";
 import { sleep } from "./common";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -15,32 +14,17 @@ export type Inputs = inferRouterInputs<AppRouter>;
 export type Outputs = inferRouterOutputs<AppRouter>;
 export type BuildDetail = Outputs["builds"]["get"];
 
-export interface NextServer {
-  url: string;
-  /** The next-server process (`next start` runs the server in this very process). */
-  pid: number;
-  /** What the server printed so far. */
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
-}
+export type NextServer = TestServer;
 
 const BUILD_ID = join(ROOT, ".next", "BUILD_ID");
 
-/** Whether a `next build` process runs on this machine (its title is "next-build (vN)"). */
-function nextBuildRunning(): boolean {
+/** Whether `npm run build` (next build, then the server bundle) runs on this machine. */
+function buildRunning(): boolean {
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmd.startsWith("next-build") || /\bnext\0build\b/.test(cmd)) return true;
+      if (cmd.startsWith("next-build") || /\bnext\0build\b/.test(cmd) || /\besbuild\0server\.ts\b/.test(cmd)) return true;
     } catch {
       /* gone */
     }
@@ -48,15 +32,15 @@ function nextBuildRunning(): boolean {
   return false;
 }
 
-/** The production build's id; waits (up to 10 min) while a `next build` is writing a new one. */
+/** The production build's id; waits (up to 10 min) while a build is writing a new one. */
 export async function waitForBuildId(): Promise<string> {
   const deadline = Date.now() + 10 * 60_000;
   let told = false;
   for (;;) {
-    if (existsSync(BUILD_ID)) return readFileSync(BUILD_ID, "utf8").trim();
-    const building = nextBuildRunning();
-    if (!building || Date.now() > deadline) throw new Error("no production build in .next: run `npx next build` first");
-    if (!told) console.error("\n(.next has no BUILD_ID: a `next build` seems to be running; waiting for it)");
+    if (existsSync(BUILD_ID) && existsSync(SERVER_BUNDLE)) return readFileSync(BUILD_ID, "utf8").trim();
+    const building = buildRunning();
+    if (!building || Date.now() > deadline) throw new Error("no production build in .next: run `npm run build` first");
+    if (!told) console.error("\n(.next has no complete build: `npm run build` seems to be running; waiting for it)");
     told = true;
     await sleep(2_000);
   }
@@ -68,63 +52,8 @@ export async function waitForBuildId(): Promise<string> {
  */
 export async function startNextServer(opts: { dataDir: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<NextServer> {
   await waitForBuildId();
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  // Its own process group, so stopping it takes anything it started along.
   const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, IMAGE_STUDIO_DATA: opts.dataDir, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let output = "";
-  const keep = (d: Buffer) => {
-    output += d.toString();
-    if (output.length > 200_000) output = output.slice(-100_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  let running = true;
-  const exited = new Promise<void>((ok) =>
-    child.once("exit", () => {
-      running = false;
-      ok();
-    }),
-  );
-
-  const stop = async () => {
-    if (!running || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    // The server stops its builds (up to their grace period) before it exits.
-    const timer = setTimeout(() => {
-      try {
-        if (running) process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }, 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
-    if (!running) throw new Error(`next start exited before answering:\n${output}`);
-    try {
-      const r = await fetch(`${url}/api/trpc/presets.list`);
-      if (r.ok) return { url, pid: child.pid!, output: () => output, stop };
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(200);
-  }
-  await stop();
-  throw new Error(`next start did not answer within ${opts.timeoutMs ?? 60_000} ms:\n${output}`);
+  return startServer({ ...opts, nodeArgs });
 }
 
 // --- memory ------------------------------------------------------------------------------------

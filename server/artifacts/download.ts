@@ -2,87 +2,67 @@
 // Range, HEAD and validators, so `curl -C -` resumes and browsers show progress. Anything
 // that is not a file inside that folder (a traversal, an encoded '/', a link pointing out)
 // answers the same 404 and touches nothing.
+//
+// Served by node:http directly (server.ts routes /api/builds/<id>/artifacts/... here before
+// Next): Next's route handlers drop a response's Content-Length (send-response.js strips it),
+// so a browser could show no progress, and its web-stream pipe costs a copy per chunk.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import type { BuildQueue } from "@/server/builds/queue";
-import { buildPaths } from "@/server/builds/paths";
-import { builds } from "@/server/db/schema";
 import { eq } from "drizzle-orm";
+import { buildPaths } from "@/server/builds/paths";
+import type { Db } from "@/server/db/client";
+import { builds } from "@/server/db/schema";
 import { contentDisposition, etagOf, ifRangeHolds, noneMatch, notModifiedSince, parseRange } from "./ranges";
 import { resolveInOutput } from "./resolve";
 
-const notFound = (message: string) => Response.json({ error: message }, { status: 404, headers: { "Cache-Control": "no-store" } });
-
-/**
- * Bytes read from disk per chunk: large enough that the per-chunk cost (a read, a few promises
- * in Next's pipe, a socket write) stays small, while a download holds only a few MiB.
- */
+/** Bytes read from disk per chunk: the per-chunk cost (a read, a socket write) stays small. */
 const CHUNK = 1024 * 1024;
-/** Chunks read ahead of the one being written, so the disk read overlaps the socket write. */
-const READ_AHEAD = 2;
+/** Chunks in flight per download: one being read while the others are with the socket. */
+const BUFFERS = 4;
 
-export interface ServeOptions {
-  /**
-   * Set only by a caller that writes the body out as it reads it and is done with each chunk
-   * before it reads the next: Next's pipe into the socket is (it waits for 'drain' after every
-   * chunk, and 'drain' means the socket has handed all of it to the kernel), and so is the test
-   * server. The file is then read into a few buffers used in turn. With a fresh buffer per
-   * chunk V8 fell, at random and for long stretches, into a full GC every ~32 MB sent (~30 per
-   * GiB, 3-4x the CPU of the download). A consumer that keeps chunks
-   * (Response.arrayBuffer(), tee) would see them overwritten: it must leave this unset.
-   */
-  reuseBuffers?: boolean;
+const PREFIX = "/api/builds/";
+const ROUTE_RE = /^\/api\/builds\/([^/?#]*)\/artifacts\/([^?#]*)(?:[?#].*)?$/;
+
+export interface ArtifactRoute {
+  id: string;
+  segments: string[];
 }
 
 /**
- * Bytes [start, end] of an open file, read straight into the buffers handed on (Readable.toWeb
- * copied every chunk once more). A plain stream, not type "bytes": that one transfers each
- * buffer it is given, so none could be used again. The handle is closed at the end, on an
- * error, and when the stream is cancelled (the client went away).
+ * The build id and the path segments of a download URL, each percent-decoded once and not
+ * normalised: a '..' or an encoded '/' reaches the checks in resolve.ts as sent, to be refused
+ * there. Null for a URL that is not a download, "bad-escape" for a malformed %-escape.
  */
-function fileStream(fh: FileHandle, start: number, end: number, close: () => Promise<void>, reuse: boolean): ReadableStream<Uint8Array> {
-  let pos = start;
-  // pull() runs while fewer than READ_AHEAD chunks wait, and the consumer holds one more: a
-  // buffer is used again READ_AHEAD + 2 chunks later, one more than needed.
-  const ring: Buffer[] = [];
-  let turn = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const want = Math.min(CHUNK, end + 1 - pos);
-          // Not zero-filled: the read overwrites it, and only the bytes read are sent.
-          let buf: Buffer;
-          if (reuse) {
-            const slot = turn++ % (READ_AHEAD + 2);
-            buf = ring[slot] ??= Buffer.allocUnsafeSlow(Math.min(CHUNK, end + 1 - start));
-          } else buf = Buffer.allocUnsafeSlow(want);
-          const { bytesRead } = await fh.read(buf, 0, want, pos);
-          // Shorter than its Content-Length promised: fail the response rather than send less.
-          if (bytesRead === 0) throw new Error("the file shrank while being sent");
-          pos += bytesRead;
-          controller.enqueue(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-          if (pos > end) {
-            controller.close();
-            await close();
-          }
-        } catch (e) {
-          await close();
-          throw e;
-        }
-      },
-      cancel: close,
-    },
-    { highWaterMark: READ_AHEAD },
-  );
+export function matchArtifactUrl(url: string): ArtifactRoute | "bad-escape" | null {
+  if (!url.startsWith(PREFIX)) return null;
+  const m = ROUTE_RE.exec(url);
+  if (!m) return null;
+  try {
+    return { id: decodeURIComponent(m[1]!), segments: m[2]!.split("/").map(decodeURIComponent) };
+  } catch {
+    return "bad-escape";
+  }
 }
 
-export async function serveArtifact(req: Request, queue: BuildQueue, idText: string, segments: readonly string[], opts: ServeOptions = {}): Promise<Response> {
+interface Ctx {
+  db: Db;
+  dataDir: string;
+}
+
+type Answer =
+  | { status: number; headers: Record<string, string>; error?: string }
+  | { status: 200 | 206; headers: Record<string, string>; file: FileHandle; start: number; end: number };
+
+const notFound = (message: string): Answer => ({ status: 404, headers: { "Cache-Control": "no-store" }, error: message });
+
+/** What to answer to a request for `segments` of build `idText`; opens the file when a body is due. */
+async function answer(method: string, header: (name: string) => string | null, ctx: Ctx, idText: string, segments: readonly string[]): Promise<Answer> {
   const id = /^[1-9]\d{0,14}$/.test(idText) ? Number(idText) : undefined;
-  if (id === undefined || !queue.db.select({ id: builds.id }).from(builds).where(eq(builds.id, id)).get())
-    return notFound(`build ${idText} does not exist`);
-  const file = await resolveInOutput(buildPaths(queue.dataDir, id).output, segments);
-  if (!file) return notFound(`build ${id} has no such file in its output folder`);
+  if (id === undefined || !ctx.db.select({ id: builds.id }).from(builds).where(eq(builds.id, id)).get()) return notFound(`build ${idText} does not exist`);
+  const missing = notFound(`build ${id} has no such file in its output folder`);
+  const file = await resolveInOutput(buildPaths(ctx.dataDir, id).output, segments);
+  if (!file) return missing;
 
   const st = file.stat;
   const size = st.size;
@@ -93,39 +73,108 @@ export async function serveArtifact(req: Request, queue: BuildQueue, idText: str
     "Accept-Ranges": "bytes",
     "Cache-Control": "no-cache",
   };
-  const inm = req.headers.get("if-none-match");
-  if (inm !== null ? noneMatch(inm, etag) : notModifiedSince(req.headers.get("if-modified-since"), st.mtimeMs))
-    return new Response(null, { status: 304, headers: common });
+  const inm = header("if-none-match");
+  if (inm !== null ? noneMatch(inm, etag) : notModifiedSince(header("if-modified-since"), st.mtimeMs)) return { status: 304, headers: common };
 
+  const range = ifRangeHolds(header("if-range"), etag, st.mtimeMs) ? parseRange(header("range"), size) : { type: "full" as const };
+  if (range.type === "unsatisfiable") return { status: 416, headers: { ...common, "Content-Range": `bytes */${size}` } };
+  const [status, start, end] = range.type === "partial" ? ([206, range.start, range.end] as const) : ([200, 0, size - 1] as const);
   const headers: Record<string, string> = {
     ...common,
     "Content-Type": "application/octet-stream",
     // The name asked for (a link's own name), as the user expects to save it.
     "Content-Disposition": contentDisposition(basename(segments[segments.length - 1] ?? file.name)),
     "X-Content-Type-Options": "nosniff",
+    "Content-Length": String(end - start + 1),
   };
-  const range = ifRangeHolds(req.headers.get("if-range"), etag, st.mtimeMs) ? parseRange(req.headers.get("range"), size) : { type: "full" as const };
-  if (range.type === "unsatisfiable")
-    return new Response(null, { status: 416, headers: { ...common, "Content-Range": `bytes */${size}` } });
-  const [status, start, end] = range.type === "partial" ? [206, range.start, range.end] : [200, 0, size - 1];
-  headers["Content-Length"] = String(end - start + 1);
   if (status === 206) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
-  if (req.method === "HEAD" || end < start) return new Response(null, { status, headers });
-  let fh: FileHandle;
-  try {
-    fh = await open(file.path, "r");
-  } catch {
-    return notFound(`build ${id} has no such file in its output folder`);
-  }
-  let closing: Promise<void> | undefined;
-  const close = () => (closing ??= fh.close().catch(() => undefined));
+  if (method === "HEAD" || end < start) return { status, headers };
+
+  const fh = await open(file.path, "r").catch(() => undefined);
+  if (!fh) return missing;
   // What was opened must be what was checked: a file swapped in since then is not served.
   const opened = await fh.stat().catch(() => undefined);
   if (!opened || opened.ino !== st.ino || opened.dev !== st.dev) {
-    await close();
-    return notFound(`build ${id} has no such file in its output folder`);
+    await fh.close().catch(() => undefined);
+    return missing;
   }
-  // Next may drop a response whose client left before its body was read, without cancelling it.
-  req.signal.addEventListener("abort", () => void close(), { once: true });
-  return new Response(fileStream(fh, start, end, close, opts.reuseBuffers ?? false), { status, headers });
+  return { status, headers, file: fh, start, end };
+}
+
+/**
+ * Bytes [start, end] of `fh` into `res`, read into a few buffers used in turn: a buffer is read
+ * into again only once the socket has taken it (its write callback). A fresh buffer per chunk
+ * made V8 fall, for long stretches, into a full GC every ~32 MB sent.
+ */
+async function sendRange(fh: FileHandle, start: number, end: number, res: ServerResponse): Promise<void> {
+  const size = Math.min(CHUNK, end + 1 - start);
+  const free: Buffer[] = [];
+  let made = 0;
+  let wake: (() => void) | undefined;
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+    wake?.();
+  };
+  res.once("close", onClose);
+  try {
+    for (let pos = start; pos <= end; ) {
+      let buf = free.pop();
+      if (!buf && made < BUFFERS) {
+        made++;
+        // Not zero-filled: the read overwrites it, and only the bytes read are sent.
+        buf = Buffer.allocUnsafeSlow(size);
+      }
+      if (!buf) {
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        if (gone) return;
+        continue;
+      }
+      if (gone) return;
+      const want = Math.min(buf.length, end + 1 - pos);
+      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      // Shorter than its Content-Length promised: cut the connection rather than send less.
+      if (bytesRead === 0) throw new Error("the file shrank while being sent");
+      pos += bytesRead;
+      const chunk = buf;
+      res.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), () => {
+        free.push(chunk);
+        wake?.();
+      });
+    }
+    res.end();
+  } finally {
+    res.off("close", onClose);
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** Answers one download request (GET or HEAD) for build `route.id`'s file `route.segments`. */
+export async function sendArtifact(req: IncomingMessage, res: ServerResponse, ctx: Ctx, route: ArtifactRoute | "bad-escape"): Promise<void> {
+  const method = req.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") {
+    res.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "application/json" }).end(JSON.stringify({ error: `${method} is not allowed: use GET or HEAD` }));
+    return;
+  }
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === "string" ? v : null;
+  };
+  const a = route === "bad-escape" ? notFound("the file name has a malformed %-escape") : await answer(method, header, ctx, route.id, route.segments);
+  if ("error" in a && a.error !== undefined) {
+    res.writeHead(a.status, { ...a.headers, "Content-Type": "application/json" }).end(method === "HEAD" ? undefined : JSON.stringify({ error: a.error }));
+    return;
+  }
+  res.writeHead(a.status, a.headers);
+  if (!("file" in a)) {
+    res.end();
+    return;
+  }
+  try {
+    await sendRange(a.file, a.start, a.end, res);
+  } catch {
+    // Headers are out: the only honest signal left is a cut connection.
+    res.destroy();
+  }
 }

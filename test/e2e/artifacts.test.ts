@@ -6,7 +6,8 @@
 // qemu-system-x86_64 and OVMF.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { get, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import type { Browser, Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +62,18 @@ async function findInBuild(buildId: number, name: string): Promise<string | unde
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const hit = entries.find((e) => e.isFile() && e.name === name);
   return hit ? join(hit.parentPath, hit.name) : undefined;
+}
+
+/** A GET as sent on the wire (fetch would hide how the body was framed); counts the body's bytes. */
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      let bytes = 0;
+      res.on("data", (d: Buffer) => (bytes += d.length));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+      res.on("error", reject);
+    }).on("error", reject);
+  });
 }
 
 describe("artifacts", () => {
@@ -135,6 +148,20 @@ describe("artifacts", () => {
       const [gotSha, diskSha] = await Promise.all([sha256File(downloaded), sha256File(onDisk!)]);
       expect(gotSha).toBe(diskSha);
       expect(shownSha).toBe(diskSha);
+
+      // The real server sends the length, so the browser's download shows real progress (Next's
+      // route handlers would drop it and send the body chunked), and a resumed download gets
+      // the rest.
+      const size = (await stat(onDisk!)).size;
+      const whole = await rawGet(`${server.url}${await row.getByTestId("artifact-download").getAttribute("href")}`);
+      expect(whole.status).toBe(200);
+      expect(whole.headers["content-length"]).toBe(String(size));
+      expect(whole.headers["transfer-encoding"]).toBeUndefined();
+      expect(whole.bytes).toBe(size);
+      const rest = await rawGet(`${server.url}/api/builds/${build.id}/artifacts/${encodeURIComponent(name)}`, { Range: `bytes=${size - 1000}-` });
+      expect(rest.status).toBe(206);
+      expect(rest.headers["content-length"]).toBe("1000");
+      expect(rest.headers["content-range"]).toBe(`bytes ${size - 1000}-${size - 1}/${size}`);
 
       // A second request reuses the file instead of converting again.
       await page.getByTestId("convert-qcow2").click();

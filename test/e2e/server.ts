@@ -1,5 +1,6 @@
-// Starts the built app (`next start`, after `next build`) on a free port with its own empty
-// data folder, waits until it answers, and stops it again; and launches the browser.
+// Starts the built app (server.ts bundled into .next/image-studio-server.mjs by `npm run build`,
+// as scripts/start.sh runs it) on a free port with its own data folder, waits until it
+// answers, and stops it again; and launches the browser. The benchmarks start it through here too.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,11 +10,26 @@ import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+export const SERVER_BUNDLE = join(ROOT, ".next", "image-studio-server.mjs");
 
 export interface TestServer {
   url: string;
   dataDir: string;
+  /** The server process (Next runs in this very process). */
+  pid: number;
+  /** What the server printed so far (the last 100-200 kB). */
+  output: () => string;
+  /** Stops the server (its builds get their grace period); removes the data folder if it made it. */
   stop: () => Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Default: a new temporary folder, removed by stop(). */
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** For the server's node, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  timeoutMs?: number;
 }
 
 async function freePort(): Promise<number> {
@@ -24,21 +40,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startServer({ timeoutMs = 60_000 } = {}): Promise<TestServer> {
-  if (!existsSync(join(ROOT, ".next", "BUILD_ID"))) throw new Error("no production build: run `npx next build` first");
-  const dataDir = await mkdtemp(join(tmpdir(), "image-studio-e2e-"));
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
+  if (!existsSync(SERVER_BUNDLE)) throw new Error("no production build: run `npm run build` first");
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "image-studio-e2e-")));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  // Own process group, so stopping it takes any worker next spawns along.
-  const child = spawn(process.execPath, [join(ROOT, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+  // Own process group, so stopping it takes anything it started along.
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), SERVER_BUNDLE], {
     cwd: ROOT,
-    env: { ...process.env, IMAGE_STUDIO_DATA: dataDir, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), IMAGE_STUDIO_DATA: dataDir, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
   let running = true;
   void exited.then(() => (running = false));
@@ -50,29 +71,36 @@ export async function startServer({ timeoutMs = 60_000 } = {}): Promise<TestServ
       } catch {
         /* already gone */
       }
-      const timer = setTimeout(() => child.pid !== undefined && running && process.kill(-child.pid, "SIGKILL"), 5_000);
+      // The server stops its builds and VMs (up to their grace period) before it exits.
+      const timer = setTimeout(() => {
+        try {
+          if (running && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 15_000);
       await exited;
       clearTimeout(timer);
     }
-    await rm(dataDir, { recursive: true, force: true });
+    if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!running) {
       await stop();
-      throw new Error(`next start exited before answering:\n${output}`);
+      throw new Error(`the server exited before answering:\n${output}`);
     }
     try {
       const r = await fetch(`${url}/api/trpc/presets.list`);
-      if (r.ok) return { url, dataDir, stop };
+      if (r.ok) return { url, dataDir, pid: child.pid!, output: () => output, stop };
     } catch {
       /* not listening yet */
     }
-    await new Promise((ok) => setTimeout(ok, 250));
+    await new Promise((ok) => setTimeout(ok, 200));
   }
   await stop();
-  throw new Error(`next start did not answer within ${timeoutMs} ms:\n${output}`);
+  throw new Error(`the server did not answer within ${timeoutMs} ms:\n${output}`);
 }
 
 // Debian's chromium as root on a closed network: without the background-networking flags it

@@ -1,6 +1,6 @@
 // Shared by the artifacts tests: a PE file assembled in TS (a stand-in UKI, so no objcopy is
 // needed), a small GPT disk image made with real tools, a fake build row with its folders, and
-// the download route under node:http (raw request paths reach the route unnormalised).
+// the download handler under node:http (raw request paths reach it unnormalised).
 import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Db } from "@/server/db/client";
 import { builds, type BuildState } from "@/server/db/schema";
 import { buildPaths } from "@/server/builds/paths";
+import { matchArtifactUrl, sendArtifact } from "@/server/artifacts/download";
 
 export interface PeSectionSpec {
   name: string;
@@ -137,54 +138,19 @@ export async function fakeBuild(db: Db, dataDir: string, state: BuildState, prof
   return { id: row.id, paths };
 }
 
-type Handler = (req: Request, ctx: { params: Promise<{ id: string; path: string[] }> }) => Promise<Response>;
-
 /**
- * The download route under node:http. Like Next, each path segment is percent-decoded once;
- * unlike a browser or fetch, '..' segments are passed on as sent, so the route itself must
- * refuse them.
+ * The download handler under node:http, as server.ts mounts it: raw request paths reach it
+ * unnormalised (unlike a browser or fetch, '..' segments are passed on as sent), so the
+ * handler itself must refuse them.
  */
-export async function serveRoute(handlers: { GET: Handler; HEAD: Handler }): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function serveArtifacts(db: Db, dataDir: string): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
-    void (async () => {
-      const raw = (req.url ?? "/").split("?")[0]!;
-      const m = /^\/api\/builds\/([^/]*)\/artifacts\/(.*)$/.exec(raw);
-      if (!m) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no route" }));
-        return;
-      }
-      let segments: string[];
-      try {
-        segments = m[2]!.split("/").map(decodeURIComponent);
-      } catch {
-        res.writeHead(400).end();
-        return;
-      }
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers });
-      const handler = req.method === "HEAD" ? handlers.HEAD : handlers.GET;
-      const response = await handler(request, { params: Promise.resolve({ id: decodeURIComponent(m[1]!), path: segments }) });
-      const out: Record<string, string> = {};
-      response.headers.forEach((v, k) => (out[k] = v));
-      res.writeHead(response.status, out);
-      if (!response.body || req.method === "HEAD") {
-        await response.body?.cancel();
-        res.end();
-        return;
-      }
-      // Chunks written as they come, waiting for the socket to drain (what Next's server does).
-      const reader = response.body.getReader();
-      res.on("close", () => void reader.cancel().catch(() => undefined));
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || res.destroyed) break;
-        if (!res.write(value)) await new Promise<void>((r) => (res.once("drain", r), res.once("close", r)));
-      }
-      res.end();
-    })().catch((e: unknown) => {
-      res.writeHead(500).end(String(e));
-    });
+    const route = matchArtifactUrl(req.url ?? "/");
+    if (!route) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no route" }));
+      return;
+    }
+    sendArtifact(req, res, { db, dataDir }, route).catch((e: unknown) => res.writeHead(500).end(String(e)));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;

@@ -1,4 +1,4 @@
-// The artifact download route over real HTTP (node:http around the route's GET and HEAD):
+// The artifact download handler over real HTTP (node:http, as server.ts mounts it):
 // Range in each form, HEAD, ETag and 304, If-Range, curl -C - resuming a download, and every
 // traversal form answering 404 with nothing served or changed.
 import { execa } from "execa";
@@ -13,15 +13,12 @@ const dataDir = await mkdtemp(join(tmpdir(), "artifacts-http-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
 
 const { getDb } = await import("@/server/db/client");
-const { buildQueue, closeBuildQueue } = await import("@/server/builds/queue");
-const route = await import("@/app/api/builds/[id]/artifacts/[...path]/route");
 const H = await import("./artifacts-helpers");
 
 const db = getDb();
-buildQueue(db, { dataDir, concurrency: 1, mkosi: ["false"] });
 const SIZE = 3 * 1024 * 1024 + 123;
 const data = randomBytes(SIZE);
-// More chunks than the route keeps buffers for, so each buffer is read into several times.
+// More chunks than the handler keeps buffers for, so each buffer is read into several times.
 const BIG = 11 * 1024 * 1024 + 4321;
 const big = randomBytes(BIG);
 let base: string;
@@ -33,7 +30,7 @@ beforeAll(async () => {
   build = await H.fakeBuild(db, dataDir, "succeeded");
   await writeFile(join(build.paths.output, "img_1.raw"), data);
   await writeFile(join(build.paths.output, "big.raw"), big);
-  // Sparse: far more than the socket buffers hold, so the route is still reading when the client leaves.
+  // Sparse: far more than the socket buffers hold, so the handler is still reading when the client leaves.
   await writeFile(join(build.paths.output, "huge.raw"), "");
   await truncate(join(build.paths.output, "huge.raw"), 2 ** 30);
   await writeFile(join(build.paths.output, "empty.txt"), "");
@@ -42,14 +39,13 @@ beforeAll(async () => {
   await symlink("/etc/passwd", join(build.paths.output, "passwd-link"));
   await symlink("../build.log", join(build.paths.output, "log-link"));
   await symlink("..", join(build.paths.output, "up"));
-  const s = await H.serveRoute(route);
+  const s = await H.serveArtifacts(db, dataDir);
   base = s.url;
   close = s.close;
 });
 
 afterAll(async () => {
   await close();
-  await closeBuildQueue(db);
   db.$client.close();
   await rm(dataDir, { recursive: true, force: true });
 });
