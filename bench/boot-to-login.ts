@@ -1,11 +1,11 @@
 // Boot-to-login benchmark: the Debian preset's disk image booted under software emulation (TCG)
-// through the dashboard (tRPC vms.start over HTTP against the real server, `next start` of the
+// through the dashboard (tRPC vms.start over HTTP against the real server, the production server of the
 // current .next build, until the login prompt arrives through the vms.console SSE stream) and
 // by hand (the very same QEMU argv, taken from the run's `command`, spawned directly and read
 // on its stdout until the same prompt), alternating in the same run. Reports each run's
 // seconds, the medians and the ratio dashboard/hand. Target (issue 5): at most 1.05.
 //
-//   npx next build            # once: the benchmark runs the production build
+//   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/boot-to-login.ts [--runs 3] [--data DIR --build ID] [--warmup 1]
 //
 // Without --build it first builds the preset through the API (root, mkosi and the Debian
@@ -156,7 +156,7 @@ await runMain(cleanup, async () => {
   printMachine({ QEMU: qemuVersion, accel: "tcg (IMAGE_STUDIO_VM_ACCEL=tcg)", app: `.next BUILD_ID ${await waitForBuildId()}`, runs: `${RUNS} of each, alternating, after ${WARMUP} untimed warm-up boot(s)` });
   console.log(`\nThis takes about ${WARMUP + 2 * RUNS} boots of 1-1.5 min each under emulation${BUILD === undefined ? ", after a build of 2-3 min" : ""}. Progress:`);
 
-  say("starting next start (production build) with IMAGE_STUDIO_VM_ACCEL=tcg…");
+  say("starting the production server with IMAGE_STUDIO_VM_ACCEL=tcg…");
   const server = await startNextServer({ dataDir, env: { IMAGE_STUDIO_VM_ACCEL: "tcg" } });
   cleanup.add("server", server.stop);
   const url = server.url;
@@ -383,5 +383,5 @@ await runMain(cleanup, async () => {
     console.log(`  (the interval reaches past ${TARGET}: more runs (--runs) are needed to tell for sure)`);
   if (RUNS < 3) console.log("  (fewer than 3 runs: one boot's own spread under emulation is a few percent)");
   console.log();
-  console.log(`Rerun: ${RERUN}   (needs a current production build: npx next build)`);
+  console.log(`Rerun: ${RERUN}   (needs a current production build: npm run build)`);
 });

@@ -1,10 +1,10 @@
 // Build overhead benchmark: the same rendered project (the Debian preset with this host's
-// facts) built through the dashboard (tRPC builds.start against the real server, `next start`
+// facts) built through the dashboard (tRPC builds.start against the real server, the production server
 // of the current .next build, waiting for "succeeded") and by plain mkosi on the same snapshot
 // folder, alternating, with the same warm package cache. Reports each run's seconds, the medians
 // and the ratio dashboard/plain. Target (issue 3): at most 1.02.
 //
-//   npx next build            # once: the benchmark runs the production build
+//   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/build-overhead.ts [--runs 3] [--no-watch] [--data DIR]
 //   npx tsx bench/build-overhead.ts --runs 1      # quick: warm-up + one of each, ~8 minutes
 //
@@ -99,7 +99,7 @@ await runMain(cleanup, async () => {
   printMachine({ mkosi: await version("mkosi", ["--version"]), app: `.next BUILD_ID ${await waitForBuildId()}`, runs: `${RUNS} of each, alternating, after one untimed warm-up` });
   console.log(`\nThis takes about ${1 + 2 * RUNS} builds of 1.5-2.5 min each (more when it waits for a quiet machine). Progress:`);
 
-  say("starting next start (production build)…");
+  say("starting the production server…");
   const server = await startNextServer({ dataDir });
   cleanup.add("server", server.stop);
   const url = server.url;
@@ -270,5 +270,5 @@ await runMain(cleanup, async () => {
   console.log(`Target: ratio of medians ${fixed(mD / mP, 3)} ${mD / mP <= 1.02 ? "<=" : ">"} 1.02 (server's record / plain: ${fixed(mS / mP, 3)})`);
   if (RUNS < 3) console.log("  (fewer than 3 runs: a build's own spread is a few percent, so one run says little about 2%)");
   console.log();
-  console.log(`Rerun: ${RERUN}   (needs a current production build: npx next build)`);
+  console.log(`Rerun: ${RERUN}   (needs a current production build: npm run build)`);
 });

@@ -1,12 +1,12 @@
 // A conversion through the dashboard against `qemu-img convert` run directly on the same image.
-// Dashboard: the production server (`next start` from .next), POST artifacts.convert, then the
+// Dashboard: the production server (the bundled server in .next, as start.sh runs it), POST artifacts.convert, then the
 // job's end as the UI learns it (the artifacts.conversionEvents stream, opened beforehand).
 // Direct: the same qemu-img command line, writing to the same file system. Both read the image
 // from the page cache (read again before each side), each after a `sync`, alternating which
 // goes first; the result's checksum that the server computes after a job is awaited outside
 // the timings. Target (issue 4): median dashboard/direct ratio at most 1.05.
 //
-//   npx next build && npx tsx bench/conversion.ts [--image PATH.raw] [--format qcow2|vdi|vmdk] [--runs 7] [--disk-mib 1024]
+//   npm run build && npx tsx bench/conversion.ts [--image PATH.raw] [--format qcow2|vdi|vmdk] [--runs 7] [--disk-mib 1024]
 //
 // Without --image, a disk like the builds make is assembled: a sparse GPT disk with an ESP
 // (vfat holding an incompressible 120 MiB "UKI") and a squashfs root made from a folder of
@@ -230,7 +230,7 @@ await runMain(cleanup, async () => {
     "qemu-img": (await run("qemu-img", ["--version"])).split("\n")[0] ?? "?",
     image: `${args.image ?? "generated (ESP + squashfs root)"}: ${(size.size / MiB).toFixed(0)} MiB apparent, ${((size.blocks * 512) / MiB).toFixed(0)} MiB on disk`,
     format: FORMAT,
-    server: "next start (production build in .next); job end seen on artifacts.conversionEvents",
+    server: "the production server (npm run build, as start.sh runs it); job end seen on artifacts.conversionEvents",
   });
   console.log();
   console.log(table(["run", "direct s", "dashboard s", "ratio", "convert POST ms", "server CPU ms", "other procs (cores)"], rows));
@@ -240,6 +240,6 @@ await runMain(cleanup, async () => {
   console.log(`median of the runs' own ratios: ${fixed(median(s.map((x, i) => x / d[i]!)), 3)}; dashboard - direct: ${fixed((median(s) - median(d)) * 1000, 0)} ms`);
   console.log(`other processes used ${fixed(median(others), 2)} cores meanwhile (median)`);
   console.log(
-    `rerun: npx next build && ${rerunCommand("bench/conversion.ts", { ...(args.image ? { image: args.image } : { "disk-mib": DISK_MIB }), format: FORMAT, runs: RUNS, "quiet-wait-min": QUIET_MIN })}`,
+    `rerun: npm run build && ${rerunCommand("bench/conversion.ts", { ...(args.image ? { image: args.image } : { "disk-mib": DISK_MIB }), format: FORMAT, runs: RUNS, "quiet-wait-min": QUIET_MIN })}`,
   );
 });

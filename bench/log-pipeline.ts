@@ -1,5 +1,5 @@
 // Log pipeline benchmark: a build whose "mkosi" writes a large volume of log lines as fast as it
-// can, through the real server (`next start` of the current .next build: pty runner, build.log,
+// can, through the real server (the production server of the current .next build: pty runner, build.log,
 // the builds.log tRPC subscription over SSE) into the xterm panel of the build page in headless
 // Chromium. Measures
 //   (a) bytes per second from the writer's start to its last line (a marker) shown in the panel;
@@ -9,7 +9,7 @@
 //       log grows.
 // Targets (issue 3): >= 20 MB/s end to end, < 100 ms delay, memory flat as the log grows.
 //
-//   npx next build            # once: the benchmark runs the production build
+//   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/log-pipeline.ts [--sizes 20,100,300] [--latency-seconds 20] [--interval-ms 50]
 //                                 [--viewers browser,sse] [--warmup 20]
 //
@@ -335,7 +335,7 @@ await runMain(cleanup, async () => {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   cleanup.add("browser", () => browser.close());
   const buildId = await waitForBuildId();
-  printMachine({ chromium: browser.version(), server: `next start of .next (BUILD_ID ${buildId}), a fresh one per measured run` });
+  printMachine({ chromium: browser.version(), server: `the production server of .next (BUILD_ID ${buildId}), a fresh one per measured run` });
   console.log();
 
   /**
@@ -526,5 +526,5 @@ await runMain(cleanup, async () => {
   const disturbed = [...floods.map((f) => f.r), ...(latency ? [latency] : [])].filter((r) => r.cpu.others > 0.2).length;
   if (disturbed > 0) console.log(`  NOTE: other processes used more than 0.2 cores during ${disturbed} run(s): rerun on a quiet machine to trust those`);
   console.log();
-  console.log(`Rerun: ${RERUN}   (needs a current production build: npx next build)`);
+  console.log(`Rerun: ${RERUN}   (needs a current production build: npm run build)`);
 });
