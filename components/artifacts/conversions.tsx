@@ -65,7 +65,8 @@ export function Conversions({
     if (runningKey) setWatched((w) => (runningKey.split(",").every((id) => w.has(id)) ? w : new Set([...w, ...runningKey.split(",")])));
   }, [runningKey]);
   const running = mine.filter((j) => j.state === "running" || (j.state === "succeeded" && watched.has(String(j.id))));
-  const ended = mine.filter((j) => j.state === "failed" || j.state === "cancelled").slice(-3);
+  // Ended without a file (failed, cancelled, interrupted by a server stop): the last few, with why.
+  const ended = mine.filter((j) => j.state !== "running" && j.state !== "succeeded").slice(-3);
   const fileNames = new Set(files.map((f) => f.name));
   const done = (format: ConversionFormat) => mine.some((j) => j.format === format && j.state === "succeeded" && fileNames.has(j.target));
 

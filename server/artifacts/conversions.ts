@@ -2,16 +2,22 @@
 // zstd/xz copies for download. Each runs as a job (progress, cancel) writing to a hidden
 // temporary name in output/ that is renamed when complete, so a listed file is always whole.
 // A second request for the same (source, format) joins the running job or reuses the file.
+// Jobs are rows of the database (written when they start and end), so their history outlives
+// the server; a job the previous server left running is marked interrupted on the next start.
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { EventEmitter } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync, statSync } from "node:fs";
 import { rename, rm, statfs } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BuildQueue } from "@/server/builds/queue";
 import { buildPaths } from "@/server/builds/paths";
+import { stopLeftovers } from "@/server/builds/procs";
+import type { Db } from "@/server/db/client";
+import { CONVERSION_FORMATS, CONVERSION_STATES, conversionJobs, type ConversionFormat, type ConversionRow, type ConversionState } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
-import { startOwned } from "@/server/processes/registry";
+import { onShutdown, startOwned } from "@/server/processes/registry";
 import { hasher } from "./hashes";
 import { classify } from "./kinds";
 import { factsOf, getBuildRow } from "./list";
@@ -19,30 +25,17 @@ import { findArtifact } from "./inspect";
 import { parseQemuImgProgress, Throttle } from "./progress";
 import { resolveInOutput } from "./resolve";
 
-export const CONVERSION_FORMATS = ["qcow2", "vdi", "vmdk", "zst", "xz"] as const;
-export type ConversionFormat = (typeof CONVERSION_FORMATS)[number];
-export const CONVERSION_STATES = ["running", "succeeded", "failed", "cancelled"] as const;
-export type ConversionState = (typeof CONVERSION_STATES)[number];
+export { CONVERSION_FORMATS, CONVERSION_STATES, type ConversionFormat, type ConversionState };
 
-export interface ConversionJob {
-  id: number;
-  buildId: number;
-  /** The raw disk image's name in output/. */
-  source: string;
-  format: ConversionFormat;
-  /** The result's name in output/ (there only once the job has succeeded). */
-  target: string;
-  state: ConversionState;
-  /** 0..1. */
-  progress: number;
+/** A job as the API shows it: its row with times as ISO strings; progress is live while it runs. */
+export interface ConversionJob extends Omit<ConversionRow, "startedAt" | "endedAt"> {
   startedAt: string;
   endedAt: string | null;
-  error: string | null;
-  /** True when the request found the file already made and ran nothing. */
-  reused: boolean;
-  /** The exact command run (for zst/xz, the compressor reading the image on stdin). */
-  command: string[];
 }
+
+export const SERVER_STOPPED = "the server stopped while this conversion ran";
+
+const toJob = ({ startedAt, endedAt, ...rest }: ConversionRow): ConversionJob => ({ ...rest, startedAt: startedAt.toISOString(), endedAt: endedAt?.toISOString() ?? null });
 
 /** The qemu-img options per target format (docs: mkosi-recipes.md, "Conversions"). */
 export function conversionCommand(format: ConversionFormat, source: string, target: string): string[] {
@@ -68,10 +61,19 @@ export function conversionTarget(source: string, format: ConversionFormat): stri
 
 const tempPath = (target: string, jobId: number) => join(dirname(target), `.${basename(target)}.${jobId}.partial`);
 
+/** Why a job was stopped (the abort reason): the state it ends in. */
+class Stop {
+  constructor(
+    readonly state: "cancelled" | "interrupted",
+    readonly error: string | null,
+  ) {}
+}
+
 interface Running {
   job: ConversionJob;
   controller: AbortController;
   done: Promise<void>;
+  tmp: string;
 }
 
 /** Reasons a build has no disk image to convert, by state. */
@@ -85,23 +87,41 @@ function stateProblem(buildId: number, state: string): AppError | null {
 export class Conversions {
   /** Emits "job" with a ConversionJob snapshot on each change (progress at most ~10/s per job). */
   readonly events = new EventEmitter();
-  private jobs = new Map<number, ConversionJob>();
+  /** Settles when jobs a previous server left running are dealt with. */
+  readonly ready: Promise<void>;
   private running = new Map<number, Running>();
-  private nextId = 1;
+  /** Builds whose outputs are being deleted: no conversion of them starts meanwhile. */
+  private removing = new Set<number>();
+  private closed = false;
+  private readonly removeHook: () => void;
 
   constructor(private readonly queue: BuildQueue) {
     this.events.setMaxListeners(0);
+    this.removeHook = onShutdown(() => this.stopAllNow());
+    this.ready = this.recover().catch((e) => console.error("recovering conversions of the previous run failed:", e));
   }
 
+  private get db(): Db {
+    return this.queue.db;
+  }
+
+  private tempOf(job: Pick<ConversionRow, "id" | "buildId" | "target">): string {
+    return tempPath(join(buildPaths(this.queue.dataDir, job.buildId).output, job.target), job.id);
+  }
+
+  /** Oldest first; a running job with its live progress. */
   list(buildId: number): ConversionJob[] {
     getBuildRow(this.queue, buildId);
-    return [...this.jobs.values()].filter((j) => j.buildId === buildId).map((j) => ({ ...j }));
+    const rows = this.db.select().from(conversionJobs).where(eq(conversionJobs.buildId, buildId)).orderBy(asc(conversionJobs.id)).all();
+    return rows.map((r) => ({ ...(this.running.get(r.id)?.job ?? toJob(r)) }));
   }
 
   get(jobId: number): ConversionJob {
-    const j = this.jobs.get(jobId);
-    if (!j) throw AppError.field(["jobId"], `conversion ${jobId} does not exist`, "NOT_FOUND");
-    return { ...j };
+    const live = this.running.get(jobId);
+    if (live) return { ...live.job };
+    const row = this.db.select().from(conversionJobs).where(eq(conversionJobs.id, jobId)).get();
+    if (!row) throw AppError.field(["jobId"], `conversion ${jobId} does not exist`, "NOT_FOUND");
+    return toJob(row);
   }
 
   isRunningFor(buildId: number): boolean {
@@ -118,6 +138,8 @@ export class Conversions {
     const row = getBuildRow(this.queue, buildId);
     const problem = stateProblem(buildId, row.state);
     if (problem) throw problem;
+    this.refuseIfRemoving(buildId);
+    await this.ready;
     const output = buildPaths(this.queue.dataDir, buildId).output;
     // The look-ups a job waits for run side by side (each is a few syscalls, far more under
     // load); a failed free-space query is only reported if it is the one that counts.
@@ -132,17 +154,23 @@ export class Conversions {
     const { kind, kindLabel } = classify(file.name, facts);
     if (kind !== "disk") throw AppError.field(["name"], `'${name}' (${kindLabel}) is not a raw disk image: only the disk image can be converted`);
 
+    // Checked after each await: the build's outputs may be being deleted meanwhile.
+    this.refuseIfRemoving(buildId);
     const joinable = () => [...this.running.values()].find((r) => r.job.buildId === buildId && r.job.source === source && r.job.format === format)?.job;
     let same = joinable();
     if (same) return { ...same };
     if (existing) {
-      const prev = [...this.jobs.values()].findLast((j) => j.buildId === buildId && j.target === target && j.state === "succeeded");
-      if (prev) return { ...prev };
-      const now = new Date().toISOString();
-      const job: ConversionJob = { id: this.nextId++, buildId, source, format, target, state: "succeeded", progress: 1, startedAt: now, endedAt: now, error: null, reused: true, command: [] };
-      this.jobs.set(job.id, job);
+      const prev = this.db
+        .select()
+        .from(conversionJobs)
+        .where(and(eq(conversionJobs.buildId, buildId), eq(conversionJobs.target, target), eq(conversionJobs.state, "succeeded")))
+        .orderBy(desc(conversionJobs.id))
+        .get();
+      if (prev) return toJob(prev);
+      const now = new Date();
+      const job = toJob(this.db.insert(conversionJobs).values({ buildId, source, format, target, state: "succeeded", progress: 1, startedAt: now, endedAt: now, reused: true }).returning().get());
       this.emit(job);
-      return { ...job };
+      return job;
     }
 
     // The result takes at most about the image's used blocks (qcow2/vdi/vmdk skip zeros).
@@ -155,15 +183,20 @@ export class Conversions {
     // Checked again after the last await: a request made at the same time may have started it.
     same = joinable();
     if (same) return { ...same };
+    this.refuseIfRemoving(buildId);
+    if (this.closed) throw new AppError("PRECONDITION_FAILED", "the server is stopping: no new conversions");
 
-    const id = this.nextId++;
-    const tmp = tempPath(join(output, target), id);
-    const command = conversionCommand(format, file.path, tmp);
-    const job: ConversionJob = { id, buildId, source, format, target, state: "running", progress: 0, startedAt: new Date().toISOString(), endedAt: null, error: null, reused: false, command };
-    this.jobs.set(id, job);
+    // The temporary name (in the command) holds the job's id: both written in one transaction.
+    const { job, tmp } = this.db.transaction((tx) => {
+      const inserted = tx.insert(conversionJobs).values({ buildId, source, format, target, state: "running", progress: 0, startedAt: new Date() }).returning().get();
+      const tmp = this.tempOf(inserted);
+      const command = conversionCommand(format, file.path, tmp);
+      tx.update(conversionJobs).set({ command }).where(eq(conversionJobs.id, inserted.id)).run();
+      return { job: toJob({ ...inserted, command }), tmp };
+    });
     const controller = new AbortController();
     const done = this.run(job, file.path, file.stat.size, tmp, join(output, target), controller.signal);
-    this.running.set(id, { job, controller, done });
+    this.running.set(job.id, { job, controller, done, tmp });
     this.emit(job);
     return { ...job };
   }
@@ -172,16 +205,82 @@ export class Conversions {
     const job = this.get(jobId);
     const r = this.running.get(jobId);
     if (!r) throw AppError.field(["jobId"], `conversion ${jobId} has already ended (${job.state}): there is nothing to cancel`, "CONFLICT");
-    if (!r.controller.signal.aborted) r.controller.abort(new Error("cancelled"));
+    if (!r.controller.signal.aborted) r.controller.abort(new Stop("cancelled", null));
     await r.done;
     return this.get(jobId);
   }
 
-  /** Cancels every running job and waits for them (tests, shutdown). */
+  /**
+   * Before a build's outputs are deleted: refuses while a conversion of the build runs, and
+   * starts none until the returned function is called.
+   */
+  holdForRemoval(buildId: number): () => void {
+    if (this.isRunningFor(buildId)) throw AppError.field(["buildId"], `a conversion of build ${buildId} is running: cancel it first`, "CONFLICT");
+    if (this.removing.has(buildId)) throw AppError.field(["buildId"], `the outputs of build ${buildId} are already being deleted`, "CONFLICT");
+    this.removing.add(buildId);
+    return () => this.removing.delete(buildId);
+  }
+
+  private refuseIfRemoving(buildId: number): void {
+    if (this.removing.has(buildId)) throw AppError.field(["buildId"], `the outputs of build ${buildId} are being deleted`, "CONFLICT");
+  }
+
+  /** Drops the jobs of a build whose outputs were deleted: their files went with them. */
+  forget(buildId: number): void {
+    if (this.isRunningFor(buildId)) throw new Error(`a conversion of build ${buildId} is running: hold the build with holdForRemoval first`);
+    this.db.delete(conversionJobs).where(eq(conversionJobs.buildId, buildId)).run();
+  }
+
+  /** Stops every running job (recorded as interrupted) and waits for them (tests, reloads). */
   async close(): Promise<void> {
-    for (const r of this.running.values()) r.controller.abort(new Error("closing"));
+    this.closed = true;
+    this.removeHook();
+    for (const r of this.running.values()) r.controller.abort(new Stop("interrupted", SERVER_STOPPED));
     await Promise.all([...this.running.values()].map((r) => r.done));
     this.events.removeAllListeners();
+  }
+
+  /**
+   * The server is stopping: record running jobs as interrupted and remove their temporary
+   * files now (synchronously: the process may exit before the jobs' own cleanup runs), then
+   * stop them.
+   */
+  private stopAllNow(): void {
+    this.closed = true;
+    const all = [...this.running.values()];
+    if (all.length === 0) return;
+    this.db
+      .update(conversionJobs)
+      .set({ state: "interrupted", endedAt: new Date(), error: SERVER_STOPPED })
+      .where(and(inArray(conversionJobs.id, all.map((r) => r.job.id)), eq(conversionJobs.state, "running")))
+      .run();
+    for (const r of all) {
+      rmSync(r.tmp, { force: true });
+      r.controller.abort(new Stop("interrupted", SERVER_STOPPED));
+    }
+  }
+
+  /**
+   * Jobs a previous server run left running (it crashed or was killed): recorded as
+   * interrupted, what is left of qemu-img stopped (its command line names the temporary file;
+   * a compressor ends with its pipes) and the temporary file removed.
+   */
+  private async recover(): Promise<void> {
+    // Before the first await: no job of this run exists yet, so every running row is stale.
+    const stale = this.db.select().from(conversionJobs).where(eq(conversionJobs.state, "running")).all();
+    for (const r of stale) {
+      const tmp = this.tempOf(r);
+      // The temporary file's last write is about when the job stopped.
+      const endedAt = statSync(tmp, { throwIfNoEntry: false })?.mtime ?? new Date();
+      this.db.update(conversionJobs).set({ state: "interrupted", endedAt, error: SERVER_STOPPED }).where(eq(conversionJobs.id, r.id)).run();
+    }
+    await Promise.all(
+      stale.map(async (r) => {
+        const tmp = this.tempOf(r);
+        await stopLeftovers(tmp, null);
+        await rm(tmp, { force: true });
+      }),
+    );
   }
 
   /** Job updates of one build: its current jobs first, then each change as it happens. */
@@ -228,6 +327,11 @@ export class Conversions {
       job.progress = p;
       this.emit(job);
     });
+    const stopped = () => {
+      const why = signal.reason instanceof Stop ? signal.reason : new Stop("cancelled", null);
+      job.state = why.state;
+      job.error = why.error;
+    };
     let stderr = "";
     const keepTail = (chunk: Buffer) => {
       stderr = (stderr + chunk.toString("utf8")).slice(-4096);
@@ -267,7 +371,7 @@ export class Conversions {
       }
       throttle.cancel();
       if (signal.aborted) {
-        job.state = "cancelled";
+        stopped();
       } else if (result.exitCode === 0) {
         await rename(tmp, target);
         job.state = "succeeded";
@@ -279,13 +383,23 @@ export class Conversions {
       }
     } catch (e) {
       throttle.cancel();
-      job.state = signal.aborted ? "cancelled" : "failed";
-      if (!signal.aborted) job.error = e instanceof Error ? e.message : String(e);
+      if (signal.aborted) stopped();
+      else {
+        job.state = "failed";
+        job.error = e instanceof Error ? e.message : String(e);
+      }
     } finally {
       // After the rename there is nothing left to remove.
       if (job.state !== "succeeded") await rm(tmp, { force: true }).catch(() => undefined);
-      job.endedAt = new Date().toISOString();
+      const endedAt = new Date();
+      job.endedAt = endedAt.toISOString();
       this.running.delete(job.id);
+      try {
+        this.db.update(conversionJobs).set({ state: job.state, progress: job.progress, endedAt, error: job.error }).where(eq(conversionJobs.id, job.id)).run();
+      } catch (e) {
+        // Logged, not thrown: nothing may be waiting on this job's promise.
+        console.error(`conversion ${job.id}: recording its end failed:`, e);
+      }
       this.emit(job);
     }
     if (job.state === "succeeded") {

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 
 export const profiles = sqliteTable("profiles", {
@@ -117,3 +117,41 @@ export const vmRuns = sqliteTable(
 );
 
 export type VmRunRow = typeof vmRuns.$inferSelect;
+
+export const CONVERSION_FORMATS = ["qcow2", "vdi", "vmdk", "zst", "xz"] as const;
+export type ConversionFormat = (typeof CONVERSION_FORMATS)[number];
+/** "interrupted": the server stopped while it ran. */
+export const CONVERSION_STATES = ["running", "succeeded", "failed", "cancelled", "interrupted"] as const;
+export type ConversionState = (typeof CONVERSION_STATES)[number];
+
+/**
+ * A conversion job of a build's disk image. The row is written when the job starts and when it
+ * ends; its progress in between lives only in memory and in the event stream.
+ */
+export const conversionJobs = sqliteTable(
+  "conversions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    buildId: integer("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    /** The raw disk image's name in output/. */
+    source: text("source").notNull(),
+    format: text("format", { enum: CONVERSION_FORMATS }).notNull(),
+    /** The result's name in output/ (there only once the job has succeeded). */
+    target: text("target").notNull(),
+    state: text("state", { enum: CONVERSION_STATES }).notNull(),
+    /** 0..1, as of the job's end. */
+    progress: real("progress").notNull().default(0),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+    error: text("error"),
+    /** True when the request found the file already made and ran nothing. */
+    reused: integer("reused", { mode: "boolean" }).notNull().default(false),
+    /** The exact command run (for zst/xz, the compressor reading the image on stdin). */
+    command: text("command", { mode: "json" }).$type<string[]>().notNull().default([]),
+  },
+  (t) => [index("conversions_build_id_idx").on(t.buildId), index("conversions_state_idx").on(t.state)],
+);
+
+export type ConversionRow = typeof conversionJobs.$inferSelect;

@@ -29,7 +29,7 @@ export const artifactsRouter = router({
   cancelConversion: procedure
     .input(z.object({ jobId: positive }))
     .mutation(({ ctx, input }) => conversions(buildQueue(ctx.db)).cancel(input.jobId)),
-  /** The conversions of a build since the server started. */
+  /** The conversion jobs of a build, oldest first (kept until its outputs are deleted). */
   conversions: procedure.input(build).query(({ ctx, input }) => conversions(buildQueue(ctx.db)).list(input.buildId)),
   /** The build's conversion jobs now, then every change (progress at most about 10 per second per job). */
   conversionEvents: procedure.input(build).subscription(({ ctx, input, signal }) => {
