@@ -99,24 +99,29 @@ export interface Deleted {
 const finished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).includes(s);
 
 /**
- * Removes a finished build's output folder (with its conversions and checksum cache) and any
- * workspace leftovers; keeps its log, snapshot and row.
+ * Removes a finished build's output folder (with its conversions, and their jobs' history) and
+ * checksum cache, and any workspace leftovers; keeps its log, snapshot and row.
  */
 export async function deleteOutputs(queue: BuildQueue, buildId: number): Promise<Deleted> {
   const row = getBuildRow(queue, buildId);
   if (!finished(row.state) || queue.isActive(buildId))
     throw AppError.field(["buildId"], `build ${buildId} is ${row.state}: its outputs can be deleted once it has ended`, "CONFLICT");
-  if (conversions(queue).isRunningFor(buildId))
-    throw AppError.field(["buildId"], `a conversion of build ${buildId} is running: cancel it first`, "CONFLICT");
-  const p = buildPaths(queue.dataDir, buildId);
-  // A recursive delete must never go into a tree still mounted there (a killed mkosi's).
-  const mounts = await mountsUnder(p.dir);
-  if (mounts.length > 0) throw AppError.field(["buildId"], `build ${buildId} still has file systems mounted under its folder (${mounts[0]})`, "CONFLICT");
-  const before = (await folderSize(p.output)).diskBytes + (await folderSize(p.workspace)).diskBytes;
-  await rm(p.output, { recursive: true, force: true });
-  await rm(p.workspace, { recursive: true, force: true });
-  await rm(sidecarPath(p.dir), { force: true });
-  return { buildId, freedBytes: before };
+  // Refuses while a conversion of the build runs; none starts until the folder is gone.
+  const release = conversions(queue).holdForRemoval(buildId);
+  try {
+    const p = buildPaths(queue.dataDir, buildId);
+    // A recursive delete must never go into a tree still mounted there (a killed mkosi's).
+    const mounts = await mountsUnder(p.dir);
+    if (mounts.length > 0) throw AppError.field(["buildId"], `build ${buildId} still has file systems mounted under its folder (${mounts[0]})`, "CONFLICT");
+    const before = (await folderSize(p.output)).diskBytes + (await folderSize(p.workspace)).diskBytes;
+    await rm(p.output, { recursive: true, force: true });
+    conversions(queue).forget(buildId);
+    await rm(p.workspace, { recursive: true, force: true });
+    await rm(sidecarPath(p.dir), { force: true });
+    return { buildId, freedBytes: before };
+  } finally {
+    release();
+  }
 }
 
 export interface KeepNewestResult {
