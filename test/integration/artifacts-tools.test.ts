@@ -1,11 +1,13 @@
 // The artifacts API with real tools on a small GPT image the test makes (sfdisk, mkfs.vfat,
 // mksquashfs, mkswap): listing and checksums, partition and UKI inspection, conversions checked
-// with `qemu-img info` and `qemu-img compare`, compressed copies, reuse, cancel, bad input.
+// with `qemu-img info` and `qemu-img compare`, compressed copies, reuse, cancel, bad input;
+// the jobs' history across a server restart and a crash, and when a build's outputs go.
 import { TRPCError } from "@trpc/server";
+import { eq } from "drizzle-orm";
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const dataDir = await mkdtemp(join(tmpdir(), "artifacts-tools-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
 
-const { getDb } = await import("@/server/db/client");
+const { getDb, openDatabase } = await import("@/server/db/client");
 const { buildQueue, closeBuildQueue } = await import("@/server/builds/queue");
-const { closeConversions, conversions } = await import("@/server/artifacts/conversions");
+const { closeConversions, conversions, SERVER_STOPPED } = await import("@/server/artifacts/conversions");
+const { conversionJobs } = await import("@/server/db/schema");
+const { processesMentioning } = await import("@/server/builds/procs");
 const { createCaller } = await import("@/server/routers");
 const H = await import("./artifacts-helpers");
 type ConversionJob = import("@/server/artifacts/conversions").ConversionJob;
@@ -96,6 +100,30 @@ async function follow(buildId: number, jobId: number): Promise<ConversionJob[]> 
 }
 
 const partials = async () => (await readdir(build.paths.output)).filter((n) => n.endsWith(".partial"));
+
+/** A 4 GiB sparse GPT disk with 256 MiB of random data: seconds of work for qemu-img or xz. */
+async function bigImage(path: string): Promise<void> {
+  await execa("truncate", ["-s", "4G", path]);
+  await execa("sfdisk", ["--no-reread", "--no-tell-kernel", "-q", path], { input: `label: gpt\nstart=2048, type=${H.ROOT_TYPE}\n` });
+  const fh = await open(path, "r+");
+  for (let i = 0; i < 16; i++) await fh.write(randomBytes(16 * MiB), 0, 16 * MiB, (i + 1) * 200 * MiB);
+  await fh.close();
+}
+
+/** What a server started anew on the same SQLite file sees: its own connection, queue and conversions. */
+async function restarted<T>(fn: (c: ReturnType<typeof conversions>) => T | Promise<T>): Promise<T> {
+  const db2 = openDatabase(join(dataDir, "image-studio.sqlite"));
+  const q2 = buildQueue(db2, { dataDir, concurrency: 1, mkosi: ["false"] });
+  try {
+    const c = conversions(q2);
+    await c.ready;
+    return await fn(c);
+  } finally {
+    await closeConversions(q2);
+    await closeBuildQueue(db2);
+    db2.$client.close();
+  }
+}
 
 describe("the artifact list", () => {
   it("lists every file with its kind, sizes and checksum state, links without following them out", async () => {
@@ -234,12 +262,7 @@ describe("conversions", () => {
 
   it("cancels a conversion of a large sparse image: state cancelled, no temporary file left", async () => {
     const big = await H.fakeBuild(db, dataDir, "succeeded");
-    const path = join(big.paths.output, "big.raw");
-    await execa("truncate", ["-s", "4G", path]);
-    await execa("sfdisk", ["--no-reread", "--no-tell-kernel", "-q", path], { input: `label: gpt\nstart=2048, type=${H.ROOT_TYPE}\n` });
-    const fh = await open(path, "r+");
-    for (let i = 0; i < 16; i++) await fh.write(randomBytes(16 * MiB), 0, 16 * MiB, (i + 1) * 200 * MiB);
-    await fh.close();
+    await bigImage(join(big.paths.output, "big.raw"));
     for (const format of ["vmdk", "xz"] as const) {
       const job = await api.artifacts.convert({ buildId: big.id, name: "big.raw", format });
       const controller = new AbortController();
@@ -277,5 +300,133 @@ describe("conversions", () => {
     expect(e.code).toBe("BAD_REQUEST");
     expect((await readdir(build.paths.output)).sort()).toEqual(before);
     expect(conversions(queue).isRunningFor(build.id)).toBe(false);
+  });
+});
+
+describe("conversion history", () => {
+  let hist: Awaited<ReturnType<typeof H.fakeBuild>>;
+  const rowsOf = (buildId: number) => db.select().from(conversionJobs).where(eq(conversionJobs.buildId, buildId)).all();
+
+  beforeAll(async () => {
+    hist = await H.fakeBuild(db, dataDir, "succeeded");
+    await copyFile(join(build.paths.output, DISK), join(hist.paths.output, DISK));
+  });
+
+  it("keeps each job's state, error, command and times: a server started anew on the same file reads them back", async () => {
+    const c = conversions(queue);
+    const ok = await c.wait((await api.artifacts.convert({ buildId: hist.id, name: DISK, format: "qcow2" })).id);
+    expect(ok.state, ok.error ?? "").toBe("succeeded");
+    // A directory where the result goes: qemu-img succeeds, the rename onto it fails.
+    await mkdir(join(hist.paths.output, "img_1.vdi", "in-the-way"), { recursive: true });
+    const bad = await c.wait((await api.artifacts.convert({ buildId: hist.id, name: DISK, format: "vdi" })).id);
+    await rm(join(hist.paths.output, "img_1.vdi"), { recursive: true });
+    expect(bad.state).toBe("failed");
+    expect(bad.error).toMatch(/EISDIR|directory/);
+    const started = await api.artifacts.convert({ buildId: hist.id, name: DISK, format: "xz" });
+    const stopped = await api.artifacts.cancelConversion({ jobId: started.id });
+    expect(stopped.state).toBe("cancelled");
+
+    const before = await api.artifacts.conversions({ buildId: hist.id });
+    expect(before.map((j) => [j.id, j.format, j.state])).toEqual([
+      [ok.id, "qcow2", "succeeded"],
+      [bad.id, "vdi", "failed"],
+      [started.id, "xz", "cancelled"],
+    ]);
+    for (const j of before) {
+      expect(j.endedAt, `${j.format} ended`).not.toBeNull();
+      expect(Date.parse(j.endedAt!)).toBeGreaterThanOrEqual(Date.parse(j.startedAt));
+      expect(j.command[0], j.format).toBe(j.format === "xz" ? "xz" : "qemu-img");
+    }
+    // The temporary name in the command holds the job's id, from the table.
+    expect(bad.command.at(-1)).toBe(join(hist.paths.output, `.img_1.vdi.${bad.id}.partial`));
+
+    await restarted(async (c2) => {
+      expect(c2).not.toBe(c);
+      expect(c2.list(hist.id)).toEqual(before);
+      expect(c2.get(bad.id)).toEqual(before[1]);
+      // The finished file is known from the history, not made or recorded again.
+      const again = await c2.convert(hist.id, DISK, "qcow2");
+      expect(again).toMatchObject({ id: ok.id, reused: false, state: "succeeded" });
+      expect(c2.list(hist.id)).toHaveLength(3);
+    });
+  });
+
+  /** Runs conversion-crash.child.ts: a server that converts big.raw to vmdk and gets `signal` midway. */
+  async function stopMidConversion(b: Awaited<ReturnType<typeof H.fakeBuild>>, signal: "SIGKILL" | "SIGTERM") {
+    const child = await execa("node", ["--import", "tsx", "test/integration/conversion-crash.child.ts", String(b.id), "big.raw", "vmdk", signal], {
+      env: { IMAGE_STUDIO_DATA: dataDir },
+      reject: false,
+      timeout: 60_000,
+    });
+    const job = JSON.parse(child.stdout.split("\n")[0] || "null") as ConversionJob | null;
+    expect(job, child.stderr).toMatchObject({ buildId: b.id, format: "vmdk", state: "running" });
+    expect(job!.progress).toBeGreaterThan(0);
+    return { child, job: job!, tmp: join(b.paths.output, `.big.vmdk.${job!.id}.partial`) };
+  }
+
+  it("records a conversion as interrupted and removes its temporary file when the server is told to stop", async () => {
+    const b = await H.fakeBuild(db, dataDir, "succeeded");
+    await bigImage(join(b.paths.output, "big.raw"));
+    const { child, job, tmp } = await stopMidConversion(b, "SIGTERM");
+    expect(child.timedOut).toBe(false);
+    // No new server has started: the stopping one did this itself, in its shutdown hook (the
+    // process may die right after it, so the job's own cleanup is not relied on).
+    expect(rowsOf(b.id)).toMatchObject([{ id: job.id, state: "interrupted", error: SERVER_STOPPED }]);
+    expect(rowsOf(b.id)[0]!.endedAt).not.toBeNull();
+    expect(existsSync(tmp)).toBe(false);
+    expect(await readdir(b.paths.output)).toEqual(["big.raw"]);
+    await rm(b.paths.output, { recursive: true });
+  });
+
+  it("marks a conversion a crashed server left running as interrupted and removes its temporary file on the next start", async () => {
+    const crash = await H.fakeBuild(db, dataDir, "succeeded");
+    await bigImage(join(crash.paths.output, "big.raw"));
+    const { child, job, tmp } = await stopMidConversion(crash, "SIGKILL");
+    expect(child.signal, child.stderr).toBe("SIGKILL");
+    // What the crash left: the row says running, the temporary file is there.
+    expect(rowsOf(crash.id).map((r) => [r.id, r.state, r.endedAt])).toEqual([[job.id, "running", null]]);
+    expect(existsSync(tmp)).toBe(true);
+
+    await restarted((c2) => {
+      const j = c2.get(job.id);
+      expect(j).toMatchObject({ state: "interrupted", error: SERVER_STOPPED, command: job.command, startedAt: job.startedAt });
+      expect(j.endedAt).not.toBeNull();
+      expect(Date.parse(j.endedAt!)).toBeGreaterThanOrEqual(Date.parse(job.startedAt));
+    });
+    expect(existsSync(tmp)).toBe(false);
+    expect(await readdir(crash.paths.output)).toEqual(["big.raw"]);
+    expect(await processesMentioning(tmp)).toEqual([]);
+    // This server reads the same row.
+    expect((await api.artifacts.conversions({ buildId: crash.id })).map((j) => j.state)).toEqual(["interrupted"]);
+    await rm(crash.paths.output, { recursive: true });
+  });
+
+  it("deletes a build's jobs with its outputs, never while one runs, and starts none while they are being deleted", async () => {
+    const others = rowsOf(build.id);
+    expect(others.length).toBeGreaterThan(0);
+    expect(rowsOf(hist.id)).toHaveLength(3);
+
+    const running = await api.artifacts.convert({ buildId: hist.id, name: DISK, format: "xz" });
+    const e = await failure(api.space.deleteOutputs({ buildId: hist.id }));
+    expect(e.code).toBe("CONFLICT");
+    expect(existsSync(join(hist.paths.output, "img_1.qcow2"))).toBe(true);
+    expect((await api.artifacts.cancelConversion({ jobId: running.id })).state).toBe("cancelled");
+    expect(rowsOf(hist.id)).toHaveLength(4);
+
+    const release = conversions(queue).holdForRemoval(hist.id);
+    try {
+      const refused = await failure(api.artifacts.convert({ buildId: hist.id, name: DISK, format: "vdi" }));
+      expect(refused.code).toBe("CONFLICT");
+      expect(refused.message).toMatch(/being deleted/);
+    } finally {
+      release();
+    }
+    expect(rowsOf(hist.id)).toHaveLength(4);
+
+    await api.space.deleteOutputs({ buildId: hist.id });
+    expect(existsSync(hist.paths.output)).toBe(false);
+    expect(rowsOf(hist.id)).toEqual([]);
+    expect(await api.artifacts.conversions({ buildId: hist.id })).toEqual([]);
+    expect(rowsOf(build.id)).toEqual(others);
   });
 });
