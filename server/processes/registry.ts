@@ -154,12 +154,19 @@ function runHooks(): void {
 if (!g.__imageStudioShutdownHook) {
   g.__imageStudioShutdownHook = true;
   process.once("exit", runHooks);
+  let stopping = false;
   for (const sig of ["SIGTERM", "SIGINT"] as const)
-    process.once(sig, () => {
+    // `on`, not `once`: execa's exit handler (signal-exit) re-raises a signal it finds no other
+    // listener for, which would end the process before the children's cleanup time.
+    process.on(sig, () => {
+      const status = 128 + (sig === "SIGTERM" ? 15 : 2);
+      // A second signal while waiting: leave now.
+      if (stopping) process.exit(status);
+      stopping = true;
       runHooks();
       abortAll();
       // Children get their own cleanup time (a build stops mkosi and all under it, up to
       // about 10 s); then leave with the conventional status.
-      void allEnded(12_000).then(() => process.exit(128 + (sig === "SIGTERM" ? 15 : 2)));
+      void allEnded(12_000).then(() => process.exit(status));
     });
 }
