@@ -91,6 +91,9 @@ function timedPipe(file: string): Promise<number> {
       const t0 = process.hrtime.bigint();
       const reader = spawn("cat", [file], { stdio: ["ignore", "pipe", "inherit"] });
       const writer = spawn("cat", [], { stdio: [reader.stdout, fd, "inherit"] });
+      // The writer has its own copy of the pipe: ours would take bytes from it, and keep the
+      // reader's 'close' from coming.
+      reader.stdout.destroy();
       let left = 2;
       for (const p of [reader, writer]) {
         p.on("error", reject);
