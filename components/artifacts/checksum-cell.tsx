@@ -1,8 +1,8 @@
 "use client";
 // A file's SHA-256, shortened, with a copy button and how it compares to the checksum file.
-import { useState } from "react";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { useCopy } from "@/components/ui/use-copy";
 import { shortSha } from "./format";
 import type { ChecksumState } from "./types";
 
@@ -18,18 +18,8 @@ const STATES: Record<ChecksumState, { tone: BadgeTone; text: string; title: stri
 const MADE_HERE = { tone: "violet", text: "own checksum", title: "Made after the build, so not in its checksum file: this SHA-256 was computed from the file" } as const;
 
 export function ChecksumCell({ sha256, state, name, madeHere = false }: { sha256: string | null; state: ChecksumState; name: string; madeHere?: boolean }) {
-  const [copied, setCopied] = useState(false);
+  const { copy, label: copyLabel } = useCopy();
   const s = madeHere && state === "not-listed" ? MADE_HERE : STATES[state];
-  const copy = async () => {
-    if (!sha256) return;
-    try {
-      await navigator.clipboard.writeText(sha256);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
-    } catch {
-      /* clipboard refused (not a secure context): the digest is still in the title */
-    }
-  };
   return (
     <div className="flex items-center gap-1.5" data-testid="artifact-checksum" data-state={state}>
       {sha256 ? (
@@ -37,8 +27,8 @@ export function ChecksumCell({ sha256, state, name, madeHere = false }: { sha256
           <code className="font-mono text-xs text-slate-700" title={sha256} data-sha256={sha256}>
             {shortSha(sha256)}
           </code>
-          <Button size="sm" variant="ghost" className="h-6 px-1.5" onClick={copy} aria-label={`Copy the SHA-256 of ${name}`} title="Copy the full SHA-256">
-            {copied ? "Copied" : "Copy"}
+          <Button size="sm" variant="ghost" className="h-6 px-1.5" onClick={() => void copy(sha256)} aria-label={`Copy the SHA-256 of ${name}`} title="Copy the full SHA-256">
+            {copyLabel}
           </Button>
         </>
       ) : (

@@ -6,6 +6,7 @@ import { CodeView } from "@/components/file-preview/code-view";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { useCopy } from "@/components/ui/use-copy";
 import { formatBytes } from "@/server/mkosi/size";
 import type { BuildFile } from "./types";
 
@@ -14,7 +15,7 @@ export function BuildFiles({ id }: { id: number }) {
   // A snapshot never changes.
   const files = useQuery({ ...trpc.builds.files.queryOptions({ id }), staleTime: Infinity });
   const [selected, setSelected] = useState<string | null>(null);
-  const [copied, setCopied] = useState(false);
+  const { copy, label: copyLabel } = useCopy();
 
   if (files.isPending) return <p className="p-3 text-sm text-slate-500">Loading the build's files…</p>;
   if (files.isError)
@@ -25,17 +26,6 @@ export function BuildFiles({ id }: { id: number }) {
     );
   const list = files.data;
   const current = list.find((f) => f.path === selected) ?? list.find((f) => f.path === "mkosi.conf") ?? list[0];
-
-  const copy = async () => {
-    if (!current) return;
-    try {
-      await navigator.clipboard.writeText(current.content);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
-    } catch {
-      /* clipboard refused (not a secure context): nothing to undo */
-    }
-  };
 
   return (
     <div className="grid min-h-[24rem] gap-0 overflow-hidden rounded-lg border border-slate-200 md:grid-cols-[18rem_minmax(0,1fr)]" data-testid="build-files">
@@ -65,8 +55,8 @@ export function BuildFiles({ id }: { id: number }) {
           <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-1.5 text-[11px] text-slate-400">
             <code className="truncate text-slate-200">{current.path}</code>
             <span>mode {current.mode.toString(8).padStart(4, "0")}</span>
-            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200! hover:bg-slate-800! hover:text-white!" onClick={copy}>
-              {copied ? "Copied" : "Copy"}
+            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200! hover:bg-slate-800! hover:text-white!" onClick={() => current && void copy(current.content)}>
+              {copyLabel}
             </Button>
           </div>
           <div className="max-h-[32rem] min-h-0 flex-1 overflow-auto" data-testid="build-file-content" data-path={current.path}>

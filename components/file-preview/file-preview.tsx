@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { useCopy } from "@/components/ui/use-copy";
 import { Tabs } from "@/components/ui/tabs";
 import type { RenderedFile } from "@/server/mkosi/render";
 import { CodeView } from "./code-view";
@@ -39,19 +40,8 @@ export function FilePreview({
   error?: string | null;
 }) {
   const [selected, setSelected] = useState("mkosi.conf");
-  const [copied, setCopied] = useState(false);
+  const { copy, label: copyLabel } = useCopy();
   const current = files.find((f) => f.path === selected) ?? files[0];
-
-  const copy = async () => {
-    if (!current) return;
-    try {
-      await navigator.clipboard.writeText(current.content);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
-    } catch {
-      /* clipboard refused (e.g. not a secure context); nothing to undo */
-    }
-  };
 
   return (
     <div className="flex h-full min-h-0 flex-col overflow-hidden rounded-lg border border-slate-200 bg-white" data-testid="file-preview">
@@ -96,8 +86,8 @@ export function FilePreview({
             <Badge tone={ORIGIN[current.origin].tone}>{ORIGIN[current.origin].label}</Badge>
             <span>mode {current.mode.toString(8).padStart(4, "0")}</span>
             <span className="truncate">{ORIGIN[current.origin].text}</span>
-            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200 hover:bg-slate-800 hover:text-white" onClick={copy}>
-              {copied ? "Copied" : "Copy"}
+            <Button size="sm" variant="ghost" className="ml-auto border border-slate-700 text-slate-200 hover:bg-slate-800 hover:text-white" onClick={() => current && void copy(current.content)} data-testid="preview-copy">
+              {copyLabel}
             </Button>
           </div>
           {current.path.endsWith("mkosi.conf") && secretKeys.length > 0 ? (

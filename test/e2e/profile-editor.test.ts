@@ -94,6 +94,15 @@ describe("profile editor", () => {
     await expect.poll(() => packageChip(page, "htop").count()).toBe(1);
     expect(await previewOf(page, "mkosi.conf")).toMatch(/^\s+htop$/m);
 
+    // Copy puts the file on the clipboard exactly as previewed, and says so.
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    await page.getByTestId("preview-copy").click();
+    await expect.poll(() => text(page, "preview-copy")).toBe("Copied");
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toMatch(/^\s+htop$/m);
+    expect(copied.trim()).toBe((await text(page, "preview-content")).trim());
+    await expect.poll(() => text(page, "preview-copy"), { timeout: 5_000 }).toBe("Copy");
+
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-link").click()]);
     const archive = await readFile((await download.path())!);
     const files = await readTarGz(archive);
