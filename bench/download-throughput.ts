@@ -6,11 +6,11 @@
 // route gives at least 80% of cat's rate.
 //
 // A third column, "sendfile reference", is the same file sent by a few lines of Python with
-// sendfile(2) (no user-space copy on the sending side) to the same curl: what any server can
-// reach over loopback on this machine, so it shows how much of the gap to cat is the route and
-// how much is TCP plus the client. A fourth, "cat|cat", hands the file from one cat to another
-// through a pipe: the fewest copies any pair of processes can make, so it bounds what a server
-// and a client can reach against a lone cat (whose copy into /dev/null costs nothing).
+// sendfile(2) (no user-space copy on the sending side) to the same curl: another server over
+// the same loopback and client, for scale (here it is no ceiling: the route beat it from the page
+// cache). A fourth, "cat|cat", hands the file from one cat to another through a pipe: about the
+// fewest copies any pair of processes can make, so it shows what a server and a client can reach
+// against a lone cat (whose copy into /dev/null costs nothing).
 //
 //   npm run build && npx tsx bench/download-throughput.ts [--size-mib 1024] [--runs 5] [--cold] [--quiet-wait-min 3]
 import { spawn } from "node:child_process";
@@ -156,8 +156,8 @@ await runMain(cleanup, async () => {
   cleanup.add("stop the server", server.stop);
   const url = `${server.url}/api/builds/${build.id}/artifacts/big.raw`;
 
-  // The reference: the same file sent with sendfile(2) by a few lines of Python, no copy through
-  // user space on the sending side: what any server can reach over loopback on this machine.
+  // A reference: the same file sent with sendfile(2) by a few lines of Python, no copy through
+  // user space on the sending side.
   const ref = spawn("python3", ["-c", SENDFILE_SERVER, file], { stdio: ["ignore", "pipe", "inherit"] });
   cleanup.add("stop the reference server", async () => void ref.kill());
   const refPort = await new Promise<string>((resolve, reject) => {
