@@ -21,8 +21,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const app = next({ dev, hostname, port });
 const handle = app.getRequestHandler();
 await app.prepare();
-// The same connection the app uses (getDb keeps it on globalThis), opened after prepare() ran
-// instrumentation.ts, which applies migrations.
+// The same connection the app uses: getDb keeps it on globalThis, opening (and migrating) it
+// on first use, whichever side comes first.
 const ctx = { db: getDb(), dataDir: dataDir() };
 
 const server = createServer((req, res) => {

@@ -8,7 +8,7 @@ import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { EventEmitter } from "node:events";
 import { createReadStream, createWriteStream, rmSync, statSync } from "node:fs";
 import { rename, rm, statfs } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BuildQueue } from "@/server/builds/queue";
@@ -23,7 +23,7 @@ import { classify } from "./kinds";
 import { factsOf, getBuildRow } from "./list";
 import { findArtifact } from "./inspect";
 import { parseQemuImgProgress, Throttle } from "./progress";
-import { resolveInOutput } from "./resolve";
+import { resolveInOutput, tempPath } from "./resolve";
 
 export { CONVERSION_FORMATS, CONVERSION_STATES, type ConversionFormat, type ConversionState };
 
@@ -58,8 +58,6 @@ export function conversionTarget(source: string, format: ConversionFormat): stri
   if (format === "zst" || format === "xz") return `${source}.${format}`;
   return `${source.replace(/\.(raw|img)$/i, "")}.${format}`;
 }
-
-const tempPath = (target: string, jobId: number) => join(dirname(target), `.${basename(target)}.${jobId}.partial`);
 
 /** Why a job was stopped (the abort reason): the state it ends in. */
 class Stop {

@@ -3,9 +3,11 @@
 // stay inside the (resolved) output folder.
 import { lstat, realpath, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 
-/** Conversions write here first and rename when done; never listed or served. */
+/** Where conversion job `jobId` writes `target` first, renaming it when done; never listed or served. */
+export const tempPath = (target: string, jobId: number) => join(dirname(target), `.${basename(target)}.${jobId}.partial`);
+/** The names tempPath makes. */
 export const TEMP_RE = /^\..+\.\d+\.partial$/;
 
 /** Why a list of path segments is refused, or null if each is a plain name. */
