@@ -6,10 +6,12 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
+import { laterList } from "@/components/trpc/forward-only";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { CONVERSIONS, formatLabel, percent } from "./format";
-import type { Artifact, ConversionFormat } from "./types";
+import type { Artifact, ConversionFormat, ConversionJob } from "./types";
+import { jobAge } from "./job-age";
 import { useConversionEvents, useUpsertJob } from "./use-conversion-events";
 
 export function Conversions({
@@ -25,7 +27,12 @@ export function Conversions({
   onReady: (target: string) => void;
 }) {
   const trpc = useTRPC();
-  const jobs = useQuery({ ...trpc.artifacts.conversions.queryOptions({ buildId }), refetchOnWindowFocus: false });
+  const jobs = useQuery({
+    ...trpc.artifacts.conversions.queryOptions({ buildId }),
+    refetchOnWindowFocus: false,
+    // An answer overtaken by the stream's events keeps their later progress.
+    structuralSharing: (held, incoming) => laterList(held as ConversionJob[] | undefined, incoming as ConversionJob[], jobAge),
+  });
   useConversionEvents(buildId);
   const upsert = useUpsertJob(buildId);
   const [error, setError] = useState<string | null>(null);

@@ -17,6 +17,8 @@ import { VmPanel } from "@/components/vm/vm-panel";
 import { formatBytes } from "@/server/mkosi/size";
 import { BuildDiff } from "./build-diff";
 import { BuildFiles } from "./build-files";
+import { later } from "@/components/trpc/forward-only";
+import { buildAge } from "./build-age";
 import { BuildLogPanel } from "./build-log-panel";
 import { BuildStateBadge } from "./build-state-badge";
 import { formatDuration, isActive, shellLine, toMs } from "./format";
@@ -27,7 +29,12 @@ import { useNow } from "./use-now";
 
 export function BuildDetailPage({ id }: { id: number }) {
   const trpc = useTRPC();
-  const build = useQuery({ ...trpc.builds.get.queryOptions({ id }), refetchOnWindowFocus: false });
+  const build = useQuery({
+    ...trpc.builds.get.queryOptions({ id }),
+    refetchOnWindowFocus: false,
+    // The first answer may arrive after the stream's newer events (or its final state).
+    structuralSharing: (held, incoming) => later(held as BuildInfo | undefined, incoming as BuildInfo, buildAge),
+  });
   // The subscription keeps the query's data current (its first event is the current state).
   useBuildEvents(id);
 

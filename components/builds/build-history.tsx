@@ -7,12 +7,14 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
+import { laterList } from "@/components/trpc/forward-only";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { BootCheckBadge, runHref } from "@/components/vm/boot-check-badge";
 import { formatBytes } from "@/server/mkosi/size";
+import { buildAge } from "./build-age";
 import { BuildStateBadge } from "./build-state-badge";
 import { buildDuration, formatDuration } from "./format";
 import type { BuildListItem } from "./types";
@@ -26,7 +28,11 @@ export function BuildHistory({ profileId }: { profileId?: number }) {
   const router = useRouter();
   const [limit, setLimit] = useState(PAGE);
   const profiles = useQuery(trpc.profiles.list.queryOptions());
-  const list = useQuery(trpc.builds.list.queryOptions({ profileId, limit }));
+  const list = useQuery({
+    ...trpc.builds.list.queryOptions({ profileId, limit }),
+    // A refetch answered after newer events keeps their rows.
+    structuralSharing: (held, incoming) => laterList(held as BuildListItem[] | undefined, incoming as BuildListItem[], buildAge),
+  });
   const queue = useQuery(trpc.builds.queue.queryOptions());
   const events = useBuildEvents();
   const anyRunning = (queue.data?.running.length ?? 0) > 0 || (list.data ?? []).some((b) => b.state === "running");

@@ -116,6 +116,21 @@ describe("artifacts", () => {
           document.querySelectorAll("[data-testid=conversion-progress]").forEach((el) => w.__progress.push(Number(el.getAttribute("aria-valuenow"))));
         new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-valuenow"] });
       });
+      // The convert answer (its job at 0%) is held until the stream has shown later progress or
+      // the end: the order a loaded machine once delivered them in, when the bar went 0, 4, 0.
+      await page.route(/\/api\/trpc\/[^?]*artifacts\.convert/, async (route) => {
+        const response = await route.fetch();
+        await page
+          .waitForFunction(
+            () =>
+              (window as unknown as { __progress: number[] }).__progress.some((p) => p > 0) ||
+              document.querySelector("[data-testid=conversion-job][data-state=succeeded]") !== null,
+            null,
+            { timeout: 60_000 },
+          )
+          .catch(() => undefined);
+        await route.fulfill({ response });
+      });
       await page.getByTestId("convert-qcow2").click();
 
       const job = page.locator("[data-testid=conversion-job][data-format=qcow2]");
