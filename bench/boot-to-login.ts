@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FIRMWARE_CANDIDATES } from "@/server/vms/qemu-args";
 import { Cleanup, cpuMeter, fixed, loadText, median, percentile, printMachine, rerunCommand, runMain, table, waitForQuiet, type CpuUse } from "./lib/common";
-import { mutation, query, startNextServer, subscribe, waitForBuild, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
+import { startNextServer, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
 
 type VmRunView = Outputs["vms"]["start"];
 
@@ -160,20 +160,21 @@ await runMain(cleanup, async () => {
   const server = await startNextServer({ dataDir, env: { IMAGE_STUDIO_VM_ACCEL: "tcg" } });
   cleanup.add("server", server.stop);
   const url = server.url;
+  const api = server.api;
 
   let buildId: number;
   if (BUILD !== undefined) {
-    const b = await query<BuildDetail>(url, "builds.get", { id: BUILD });
+    const b = await api.query<BuildDetail>("builds.get", { id: BUILD });
     if (b.state !== "succeeded") throw new Error(`build ${BUILD} in ${dataDir} is ${b.state}: only a succeeded build can be booted`);
     buildId = BUILD;
     say(`booting build ${buildId} of ${dataDir}`);
   } else {
-    const profile = await mutation<{ id: number }>(url, "profiles.create", { name: `bench-boot-${Date.now()}`, presetId: PRESET });
+    const profile = await api.mutation<{ id: number }>("profiles.create", { name: `bench-boot-${Date.now()}`, presetId: PRESET });
     const started = performance.now();
-    const b = await mutation<BuildDetail>(url, "builds.start", { profileId: profile.id });
+    const b = await api.mutation<BuildDetail>("builds.start", { profileId: profile.id });
     say(`building the ${PRESET} preset (profile ${profile.id}, build ${b.id})…`);
-    const timeout = setTimeout(() => void mutation(url, "builds.cancel", { id: b.id }).catch(() => undefined), BUILD_TIMEOUT_MS);
-    const final = await waitForBuild(url, b.id).finally(() => clearTimeout(timeout));
+    const timeout = setTimeout(() => void api.mutation("builds.cancel", { id: b.id }).catch(() => undefined), BUILD_TIMEOUT_MS);
+    const final = await api.waitForBuild(b.id).finally(() => clearTimeout(timeout));
     if (final.state !== "succeeded")
       throw new Error(`build ${b.id} ${final.state}: ${final.message ?? ""}\n${final.failureLines.join("\n")}\n(log: ${join(dataDir, "builds", String(b.id), "build.log")})`);
     buildId = b.id;
@@ -183,14 +184,14 @@ await runMain(cleanup, async () => {
   // A VM left running (an error between start and stop) is stopped before the server goes.
   let liveRun: number | undefined;
   cleanup.add("dashboard VM", async () => {
-    if (liveRun !== undefined) await mutation(url, "vms.stop", { runId: liveRun }).catch(() => undefined);
+    if (liveRun !== undefined) await api.mutation("vms.stop", { runId: liveRun }).catch(() => undefined);
   });
 
   /** Pressing Boot: vms.start over HTTP, then the console over SSE until the login prompt. */
   async function dashboard(label: string): Promise<Boot & { run: VmRunView }> {
     const cpu = cpuMeter();
     const started = performance.now();
-    const run = await mutation<VmRunView>(url, "vms.start", { buildId, ...(MEMORY !== undefined ? { memoryMib: MEMORY } : {}), ...(CPUS !== undefined ? { cpus: CPUS } : {}) });
+    const run = await api.mutation<VmRunView>("vms.start", { buildId, ...(MEMORY !== undefined ? { memoryMib: MEMORY } : {}), ...(CPUS !== undefined ? { cpus: CPUS } : {}) });
     liveRun = run.id;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TIMEOUT_S * 1000);
@@ -198,7 +199,7 @@ await runMain(cleanup, async () => {
     let firstByte = NaN;
     let login = NaN;
     try {
-      for await (const e of subscribe(url, "vms.console", { runId: run.id }, abort.signal)) {
+      for await (const e of api.subscribe("vms.console", { runId: run.id }, abort.signal)) {
         if (e.event) continue; // tRPC's own events (connected, ping)
         if (Number.isNaN(firstByte)) firstByte = performance.now();
         if (watch.feed((JSON.parse(e.data) as { text: string }).text)) {
@@ -213,7 +214,7 @@ await runMain(cleanup, async () => {
       abort.abort();
     }
     const cpuUse = cpu(); // before the stop: only the boot counts
-    const stopped = await mutation<VmRunView>(url, "vms.stop", { runId: run.id });
+    const stopped = await api.mutation<VmRunView>("vms.stop", { runId: run.id });
     liveRun = undefined;
     if (Number.isNaN(login))
       throw new Error(`${label}: no login prompt within ${TIMEOUT_S} s (run ${run.id}: ${stopped.state}, ${stopped.message ?? ""}; console: ${join(dataDir, "vms", String(run.id), "console.log")})`);

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { Cleanup, cpuMeter, fixed, median, printMachine, rerunCommand, runMain, table, waitForQuiet, type CpuUse } from "./lib/common";
-import { mutation, startNextServer, subscribe, waitForBuild, waitForBuildId, type BuildDetail } from "./lib/server";
+import { startNextServer, waitForBuildId, type BuildDetail } from "./lib/server";
 
 const { values: args } = parseArgs({
   options: {
@@ -103,27 +103,28 @@ await runMain(cleanup, async () => {
   const server = await startNextServer({ dataDir });
   cleanup.add("server", server.stop);
   const url = server.url;
-  const profile = await mutation<{ id: number }>(url, "profiles.create", { name: `bench-overhead-${Date.now()}`, presetId: PRESET });
+  const api = server.api;
+  const profile = await api.mutation<{ id: number }>("profiles.create", { name: `bench-overhead-${Date.now()}`, presetId: PRESET });
   say(`profile ${profile.id} (${PRESET}, this host's apt sources) at ${url}`);
 
   /** One build through the dashboard's API: builds.start, then its events until it ends. */
   async function dashboard(label: string): Promise<{ wallS: number; serverS: number; build: BuildDetail; cpu: CpuUse }> {
     const cpu = cpuMeter();
     const started = performance.now();
-    const b = await mutation<BuildDetail>(url, "builds.start", { profileId: profile.id });
+    const b = await api.mutation<BuildDetail>("builds.start", { profileId: profile.id });
     // As the build page does: follow the log over SSE while it runs.
     let logBytes = 0;
     const follow = WATCH
       ? (async () => {
-          for await (const e of subscribe(url, "builds.log", { id: b.id })) if (e.id) logBytes = Number(e.id);
+          for await (const e of api.subscribe("builds.log", { id: b.id })) if (e.id) logBytes = Number(e.id);
         })()
       : Promise.resolve();
     let steps = 0;
     const heartbeat = setInterval(() => say(`  ${label}: build ${b.id} still running`), 60_000);
-    const timeout = setTimeout(() => void mutation(url, "builds.cancel", { id: b.id }).catch(() => undefined), BUILD_TIMEOUT_MS);
+    const timeout = setTimeout(() => void api.mutation("builds.cancel", { id: b.id }).catch(() => undefined), BUILD_TIMEOUT_MS);
     let final: BuildDetail;
     try {
-      final = await waitForBuild(url, b.id, (x) => {
+      final = await api.waitForBuild(b.id, (x) => {
         for (const s of x.steps.slice(steps)) if (s.depth <= 1) say(`  ${label}: ${"  ".repeat(s.depth)}${s.name}`);
         steps = x.steps.length;
       });

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Cleanup, cpuMeter, fixed, median, printMachine, rerunCommand, runMain, table, waitForQuiet } from "./lib/common";
 import { CONVERSION_STATES } from "@/server/db/schema";
-import { mutation, startNextServer, subscribe } from "./lib/server";
+import { startNextServer } from "./lib/server";
 
 const { values: args } = parseArgs({
   options: {
@@ -163,7 +163,7 @@ await runMain(cleanup, async () => {
     await prepare();
     // The job's events, as the conversions panel gets them; opened (and connected) first.
     const abort = new AbortController();
-    const events = subscribe(server.url, "artifacts.conversionEvents", { buildId: build.id }, abort.signal);
+    const events = server.api.subscribe("artifacts.conversionEvents", { buildId: build.id }, abort.signal);
     const seen = new Map<number, Job>();
     let wake: (() => void) | undefined;
     const first = await events.next();
@@ -178,7 +178,7 @@ await runMain(cleanup, async () => {
     })().catch((err: unknown) => (abort.signal.aborted ? undefined : Promise.reject(err)));
     const cpu0 = cpuSeconds(server.pid);
     const t0 = process.hrtime.bigint();
-    const job = await mutation<Job>(server.url, "artifacts.convert", { buildId: build.id, name, format: FORMAT });
+    const job = await server.api.mutation<Job>("artifacts.convert", { buildId: build.id, name, format: FORMAT });
     const tPost = process.hrtime.bigint();
     for (;;) {
       const j = seen.get(job.id);
@@ -195,7 +195,7 @@ await runMain(cleanup, async () => {
     await reading;
     // Outside the timing: the checksum the server computes after each job, then the file goes,
     // so the next request converts again instead of reusing it.
-    await mutation(server.url, "artifacts.hash", { buildId: build.id });
+    await server.api.mutation("artifacts.hash", { buildId: build.id });
     return { t, post: Number(tPost - t0) / 1e9, cpu };
   };
 

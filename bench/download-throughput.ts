@@ -107,10 +107,10 @@ function timedPipe(file: string): Promise<number> {
 }
 
 /** curl into /dev/null; fails unless exactly SIZE bytes arrived. Returns seconds. */
-async function download(url: string): Promise<number> {
+async function download(url: string, headers: string[] = []): Promise<number> {
   const t0 = process.hrtime.bigint();
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn("curl", ["-sS", "-f", "-o", "/dev/null", "-w", "%{size_download}", url], { stdio: ["ignore", "pipe", "inherit"] });
+    const p = spawn("curl", ["-sS", "-f", ...headers, "-o", "/dev/null", "-w", "%{size_download}", url], { stdio: ["ignore", "pipe", "inherit"] });
     let text = "";
     p.stdout.on("data", (d: Buffer) => (text += d.toString()));
     p.on("error", reject);
@@ -155,6 +155,7 @@ await runMain(cleanup, async () => {
   const server = await startNextServer({ dataDir });
   cleanup.add("stop the server", server.stop);
   const url = `${server.url}/api/builds/${build.id}/artifacts/big.raw`;
+  const auth = ["-H", `Authorization: Bearer ${server.token}`];
 
   // A reference: the same file sent with sendfile(2) by a few lines of Python, no copy through
   // user space on the sending side.
@@ -167,7 +168,7 @@ await runMain(cleanup, async () => {
   const refUrl = `http://127.0.0.1:${refPort}/`;
   // Untimed: the file into the page cache, and each path once (JIT, Next's route module loaded).
   await timed("cat", [file]);
-  await download(url);
+  await download(url, auth);
   await download(refUrl);
   await waitForQuiet(QUIET_MIN, 0.2, (t) => console.error(t));
 
@@ -195,7 +196,7 @@ await runMain(cleanup, async () => {
       async () => {
         await drop();
         const cpu0 = cpuSeconds(server.pid);
-        h = await download(url);
+        h = await download(url, auth);
         cpu = cpuSeconds(server.pid) - cpu0;
       },
       async () => {

@@ -29,7 +29,7 @@ import { delimiter, join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Browser } from "playwright-core";
 import { Cleanup, cpuMeter, fixed, median, percentile, printMachine, rerunCommand, runMain, sleep, table, waitForQuiet, type CpuUse } from "./lib/common";
-import { memory, mutation, RssSampler, ROOT, startNextServer, subscribe, waitForBuild, waitForBuildId, type BuildDetail, type NextServer } from "./lib/server";
+import { memory, RssSampler, ROOT, signIn, startNextServer, waitForBuildId, type BuildDetail, type NextServer } from "./lib/server";
 
 const { values: args } = parseArgs({
   options: {
@@ -220,12 +220,13 @@ async function runBuild(ctx: Context, job: Job, viewer: Viewer, label: string): 
   const markerText = `BENCH-END-${token}`;
   await writeFile(join(ctx.control, "job.json"), JSON.stringify({ ...job, token }));
   const url = ctx.server.url;
-  const started = await mutation<BuildDetail>(url, "builds.start", { profileId: ctx.profileId });
+  const api = ctx.server.api;
+  const started = await api.mutation<BuildDetail>("builds.start", { profileId: ctx.profileId });
   const context = viewer === "browser" ? await ctx.browser.newContext({ viewport: { width: 1600, height: 1000 } }) : undefined;
   try {
     let markerSeen!: (t: number) => void;
     const marker = new Promise<number>((r) => (markerSeen = r));
-    const page = context ? await context.newPage() : undefined;
+    const page = context ? await signIn(context, ctx.server) : undefined;
     if (page) {
       await page.exposeFunction("__benchMarker", (t: number) => markerSeen(t));
       await page.addInitScript(INIT_SCRIPT);
@@ -246,7 +247,7 @@ async function runBuild(ctx: Context, job: Job, viewer: Viewer, label: string): 
         ? (async () => {
             let tail = "";
             const seen = new Set<string>();
-            for await (const e of subscribe(url, "builds.log", { id: started.id }, sseAbort.signal)) {
+            for await (const e of api.subscribe("builds.log", { id: started.id }, sseAbort.signal)) {
               if (!e.id) continue;
               const now = Date.now();
               if (!page) sseReceived.push([now, Number(e.id)]);
@@ -286,7 +287,7 @@ async function runBuild(ctx: Context, job: Job, viewer: Viewer, label: string): 
       clearInterval(progress);
     }
     const cpuUse = cpu();
-    const build = await waitForBuild(url, started.id);
+    const build = await api.waitForBuild(started.id);
     if (build.state !== "succeeded") throw new Error(`${label}: build ${build.id} ${build.state}: ${build.message ?? ""}`);
     await sse;
     sseAbort.abort();
@@ -350,7 +351,7 @@ await runMain(cleanup, async () => {
     cleanup.add(`server ${servers}`, server.stop);
     const sampler = new RssSampler(server.pid, 50);
     try {
-      const profile = await mutation<{ id: number }>(server.url, "profiles.create", { name: "bench-log", presetId: "immutable-debian-12" });
+      const profile = await server.api.mutation<{ id: number }>("profiles.create", { name: "bench-log", presetId: "immutable-debian-12" });
       const ctx: Context = { server, browser, sampler, control, dataDir, profileId: profile.id };
       if (WARMUP_MB > 0) await runBuild(ctx, { mode: "flood", bytes: Math.round(WARMUP_MB * MB) }, "sse", "warm-up");
       await waitForQuiet(QUIET_WAIT, 0.2, (t) => process.stdout.write(`\n${t}\n`));

@@ -1,8 +1,14 @@
 import type { Metadata } from "next";
+import { AccessToken } from "@/components/access/access-token";
 import { HostCheck } from "@/components/host-check/host-check";
 
 export const metadata: Metadata = { title: "Host · Image Studio" };
 
 export default function HostPage() {
-  return <HostCheck />;
+  return (
+    <div className="space-y-6">
+      <HostCheck />
+      <AccessToken />
+    </div>
+  );
 }

@@ -1,18 +1,16 @@
 // The real server for the benchmarks: the production build (.next, server.ts bundled as
-// scripts/start.sh runs it) started by test/e2e/server.ts on a free port with the given data
-// folder, and a small client for its tRPC HTTP/SSE API.
+// scripts/start.sh runs it) started by test/support/server.ts on a free port with the given
+// data folder; its API client (server.api, with the token) is test/support/api.ts. Here: waiting
+// for a build of the app, and the server's memory.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
-import type { AppRouter } from "@/server/routers";
-import { SERVER_BUNDLE, startServer, type TestServer } from "../../test/e2e/server";
+import { SERVER_BUNDLE, startServer, type TestServer } from "@/test/support/server";
 import { sleep } from "./common";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+export type { BuildDetail, Inputs, Outputs } from "@/test/support/api";
+export { signIn } from "@/test/support/server";
 
-export type Inputs = inferRouterInputs<AppRouter>;
-export type Outputs = inferRouterOutputs<AppRouter>;
-export type BuildDetail = Outputs["builds"]["get"];
+export const ROOT = resolve(import.meta.dirname, "../..");
 
 export type NextServer = TestServer;
 
@@ -125,93 +123,4 @@ export class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-// --- tRPC over HTTP ------------------------------------------------------------------------------
-
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly body: unknown,
-  ) {
-    super(message);
-  }
-}
-
-async function unwrap<T>(path: string, r: Response): Promise<T> {
-  const body = (await r.json().catch(() => undefined)) as { result?: { data: T }; error?: { message?: string } } | undefined;
-  if (!r.ok || !body?.result) throw new ApiError(`${path}: ${body?.error?.message ?? `HTTP ${r.status}`}`, body);
-  return body.result.data;
-}
-
-export async function query<T>(url: string, path: string, input?: unknown): Promise<T> {
-  const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`;
-  return unwrap<T>(path, await fetch(`${url}/api/trpc/${path}${q}`));
-}
-
-export async function mutation<T>(url: string, path: string, input: unknown): Promise<T> {
-  return unwrap<T>(path, await fetch(`${url}/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) }));
-}
-
-export interface SseEvent {
-  event?: string;
-  id?: string;
-  data: string;
-}
-
-/**
- * A tRPC subscription as an EventSource reads it: yields its events until the stream ends or
- * `signal` aborts. tRPC's own events (connected, ping, return) carry an `event` name; data
- * events have none.
- */
-export async function* subscribe(url: string, path: string, input: unknown, signal?: AbortSignal): AsyncGenerator<SseEvent> {
-  const res = await fetch(`${url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { accept: "text/event-stream" }, signal });
-  if (!res.ok || !res.body) throw new Error(`${path}: HTTP ${res.status} ${await res.text().catch(() => "")}`);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += value;
-      let sep: number;
-      while ((sep = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, sep);
-        buf = buf.slice(sep + 2);
-        const e: SseEvent = { data: "" };
-        for (const line of block.split("\n")) {
-          const m = /^(\w+): ?(.*)$/.exec(line);
-          if (!m) continue;
-          if (m[1] === "data") e.data += (e.data ? "\n" : "") + m[2];
-          else if (m[1] === "event") e.event = m[2];
-          else if (m[1] === "id") e.id = m[2];
-        }
-        if (e.event === "return") return;
-        if (e.event === "serialized-error") throw new Error(`${path}: ${e.data}`);
-        yield e;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-}
-
-export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
-
-/**
- * Follows a build's state through builds.events (which ends with its final state) and returns
- * that final state. `onChange` sees every state and step change.
- */
-export async function waitForBuild(url: string, id: number, onChange?: (b: BuildDetail) => void, signal?: AbortSignal): Promise<BuildDetail> {
-  let last: BuildDetail | undefined;
-  for await (const e of subscribe(url, "builds.events", { id }, signal)) {
-    if (e.event) continue;
-    last = JSON.parse(e.data) as BuildDetail;
-    onChange?.(last);
-    if (FINISHED.has(last.state)) return last;
-  }
-  // The stream ended without a final state (a dropped connection): ask once more.
-  last = await query<BuildDetail>(url, "builds.get", { id });
-  if (!FINISHED.has(last.state)) throw new Error(`build ${id}: the events stream ended while the build was ${last.state}`);
-  return last;
 }

@@ -13,7 +13,7 @@ import type { Browser, Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPaths } from "@/server/builds/paths";
 import { PRESETS } from "@/server/mkosi/presets";
-import { launchBrowser, startServer, type TestServer } from "./server";
+import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
 
 const BUILD_TIMEOUT_MS = 8 * 60_000;
 /** Boot to a root shell: ~70-120 s under software emulation on these machines. */
@@ -35,16 +35,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function call<T>(path: string, input: unknown, method: "GET" | "POST" = "POST"): Promise<T> {
-  const url = `${server.url}/api/trpc/${path}`;
-  const r =
-    method === "POST"
-      ? await fetch(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(input) })
-      : await fetch(`${url}?input=${encodeURIComponent(JSON.stringify(input))}`);
-  const text = await r.text();
-  expect(r.status, text).toBe(200);
-  return (JSON.parse(text) as { result: { data: T } }).result.data;
-}
+const call = <T>(path: string, input: unknown, method: "GET" | "POST" = "POST"): Promise<T> =>
+  method === "POST" ? server.api.mutation<T>(path, input) : server.api.query<T>(path, input);
 
 function sha256File(path: string): Promise<string> {
   return new Promise((ok, fail) => {
@@ -67,7 +59,7 @@ async function findInBuild(buildId: number, name: string): Promise<string | unde
 /** A GET as sent on the wire (fetch would hide how the body was framed); counts the body's bytes. */
 function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; bytes: number }> {
   return new Promise((resolve, reject) => {
-    get(url, { headers }, (res) => {
+    get(url, { headers: { authorization: `Bearer ${server.token}`, ...headers } }, (res) => {
       let bytes = 0;
       res.on("data", (d: Buffer) => (bytes += d.length));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
@@ -98,7 +90,7 @@ describe("artifacts", () => {
       builtId = build.id;
 
       const context = await browser.newContext({ viewport: { width: 1600, height: 1200 }, acceptDownloads: true });
-      const page = await context.newPage();
+      const page = await signIn(context, server);
       await page.goto(`${server.url}/builds/${build.id}`);
 
       const artifacts = page.getByTestId("artifacts");
@@ -192,7 +184,7 @@ describe("artifacts", () => {
     async () => {
       expect(builtId, "the test above built the Debian preset").toBeDefined();
       const context = await browser.newContext({ viewport: { width: 1600, height: 1200 } });
-      const page = await context.newPage();
+      const page = await signIn(context, server);
       await page.goto(`${server.url}/builds/${builtId}`);
 
       const panel = page.getByTestId("vm-panel");

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "@/server/mkosi/presets";
-import { launchBrowser, startServer, type TestServer } from "./server";
+import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
 
 const BUILD_TIMEOUT_MS = 8 * 60_000;
 
@@ -25,14 +25,7 @@ afterAll(async () => {
 });
 
 async function createProfile(name: string): Promise<number> {
-  const r = await fetch(`${server.url}/api/trpc/profiles.create`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name, presetId: debianPreset!.id }),
-  });
-  expect(r.status, await r.clone().text()).toBe(200);
-  const body = (await r.json()) as { result: { data: { id: number } } };
-  return body.result.data.id;
+  return (await server.api.mutation<{ id: number }>("profiles.create", { name, presetId: debianPreset!.id })).id;
 }
 
 const buildState = (page: Page) => page.getByTestId("build-header").getByTestId("build-state").getAttribute("data-state");
@@ -45,7 +38,7 @@ describe("build log", () => {
       expect(debianPreset, "a Debian preset exists").toBeDefined();
       const profileId = await createProfile("e2e-build");
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-      const page = await context.newPage();
+      const page = await signIn(context, server);
 
       await page.goto(`${server.url}/profiles/${profileId}`);
       await expect.poll(() => page.getByTestId("save-status").textContent(), { timeout: 15_000 }).toContain("Saved");

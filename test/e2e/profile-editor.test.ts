@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "@/server/mkosi/presets";
-import { launchBrowser, startServer, type TestServer } from "./server";
+import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
 
 const debianPreset = PRESETS.find((p) => p.id.includes("debian"));
 
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  return context.newPage();
+  return signIn(context, server);
 }
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().textContent().then((t) => t ?? "");

@@ -1,18 +1,14 @@
 // Shared by the artifacts tests: a PE file assembled in TS (a stand-in UKI, so no objcopy is
-// needed), a small GPT disk image made with real tools, a fake build row with its folders, and
-// the download handler under node:http (raw request paths reach it unnormalised).
+// needed), a small GPT disk image made with real tools, and a fake build row with its folders.
 import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Db } from "@/server/db/client";
 import { builds, type BuildState } from "@/server/db/schema";
 import { buildPaths } from "@/server/builds/paths";
-import { matchArtifactUrl, sendArtifact } from "@/server/artifacts/download";
 
 export interface PeSectionSpec {
   name: string;
@@ -143,23 +139,3 @@ export async function fakeBuild(db: Db, dataDir: string, state: BuildState, prof
  * unnormalised (unlike a browser or fetch, '..' segments are passed on as sent), so the
  * handler itself must refuse them.
  */
-export async function serveArtifacts(db: Db, dataDir: string): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    const route = matchArtifactUrl(req.url ?? "/");
-    if (!route) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no route" }));
-      return;
-    }
-    sendArtifact(req, res, { db, dataDir }, route).catch((e: unknown) => res.writeHead(500).end(String(e)));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    server,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
-}

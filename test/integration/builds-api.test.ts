@@ -23,8 +23,8 @@ const { processesMentioning, isAlive } = await import("@/server/builds/procs");
 const { PTY_HELPER, python } = await import("@/server/builds/runner");
 const { preflight, buildNeeds, MIN_FREE_BYTES } = await import("@/server/builds/preflight");
 const { createCaller } = await import("@/server/routers");
-const { readSse, sse: sseWith, logText } = await import("./builds-helpers");
-const { GET: downloadLog } = await import("@/app/api/builds/[id]/log/route");
+const { readSse, logText } = await import("@/test/support/sse");
+const { serveApp } = await import("@/test/support/app-server");
 const { PRESETS } = await import("@/server/mkosi/presets");
 type ToolStatus = import("@/server/host/tools").ToolStatus;
 type BuildDetail = import("@/server/builds/service").BuildDetail;
@@ -34,7 +34,6 @@ const HOST = {
   aptRepositories: [{ uri: "http://mirror.example.invalid/debian", suites: ["bookworm"], components: ["main"] }],
 };
 const host = () => HOST;
-const sse = (procedure: string, input: unknown, lastEventId?: string) => sseWith({ db, host }, procedure, input, lastEventId);
 
 // The stand-in for mkosi. What it does is read from a file beside it, so a test can change it.
 const FAKE = join(dataDir, "fake-mkosi");
@@ -58,6 +57,9 @@ esac
 const db = getDb();
 const queue = buildQueue(db, { dataDir, concurrency: 1, mkosi: [FAKE] });
 const api = createCaller({ db, host });
+// The HTTP side (SSE, the log download) through the server's own request handler, with the token.
+const app = await serveApp(db, dataDir);
+const sse = (procedure: string, input: unknown, lastEventId?: string) => app.api.sse(procedure, input, lastEventId);
 
 let profileId: number;
 
@@ -68,6 +70,7 @@ beforeAll(async () => {
   profileId = (await api.profiles.create({ name: "edge", presetId: "immutable-debian-12" })).id;
 });
 afterAll(async () => {
+  await app.close();
   await closeBuildQueue(db);
   db.$client.close();
   await rm(dataDir, { recursive: true, force: true });
@@ -284,11 +287,11 @@ describe("the log over SSE", () => {
 
   it("downloads the log as a file, streamed", async () => {
     const b = (await api.builds.list({ state: "succeeded" }))[0]!;
-    const res = await downloadLog(new Request(`http://studio.example.invalid/api/builds/${b.id}/log`), { params: Promise.resolve({ id: String(b.id) }) });
+    const res = await app.api.fetch(`/api/builds/${b.id}/log`);
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="build-${b.id}-${b.profileName}.log"`);
+    expect(res.headers.get("content-disposition")).toMatch(new RegExp(`^attachment; filename="build-${b.id}-${b.profileName}\\.log"`));
     expect(Buffer.from(await res.arrayBuffer()).equals(await readFile(buildPaths(dataDir, b.id).log))).toBe(true);
-    const missing = await downloadLog(new Request("http://studio.example.invalid/api/builds/99999/log"), { params: Promise.resolve({ id: "99999" }) });
+    const missing = await app.api.fetch("/api/builds/99999/log");
     expect(missing.status).toBe(404);
   });
 });

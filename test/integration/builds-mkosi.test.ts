@@ -27,7 +27,8 @@ import type { BuildDetail } from "@/server/builds/service";
 import { openDatabase, type Db } from "@/server/db/client";
 import { hostFacts } from "@/server/host/facts";
 import { createCaller } from "@/server/routers";
-import { logText, readSse, sse, type SseEvent } from "./builds-helpers";
+import { serveApp, type AppServer } from "@/test/support/app-server";
+import { logText, readSse, type SseEvent } from "@/test/support/sse";
 
 const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 const ROOT_X86_64_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
@@ -35,15 +36,20 @@ const ROOT_X86_64_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
 let dataDir: string;
 let db: Db;
 let api: ReturnType<typeof createCaller>;
+/** The streams are read over HTTP, through the server's own request handler, with the token. */
+let app: AppServer;
 const ctx = () => ({ db, host: hostFacts });
+const sse = (procedure: string, input: unknown, lastEventId?: string) => app.api.sse(procedure, input, lastEventId);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "builds-mkosi-"));
   db = openDatabase(join(dataDir, "image-studio.sqlite"));
   buildQueue(db, { dataDir, concurrency: 1 });
   api = createCaller(ctx());
+  app = await serveApp(db, dataDir);
 });
 afterAll(async () => {
+  await app?.close();
   await closeVmManager(db);
   await closeBuildQueue(db);
   db.$client.close();
@@ -80,7 +86,7 @@ describe("a real build of the Debian preset", () => {
     const received: SseEvent[] = [];
     let lastId: string | undefined;
     for (let round = 0; ; round++) {
-      const res = await sse(ctx(), "builds.log", { id: started.id }, lastId);
+      const res = await sse("builds.log", { id: started.id }, lastId);
       expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
       const got = await readSse(res, (_e, all) => round < 2 && all.filter((x) => x.id).length >= 10);
       received.push(...got.filter((e) => e.id));
@@ -189,7 +195,7 @@ async function followConsoleWithDisconnects(runId: number): Promise<string> {
   const received: SseEvent[] = [];
   let lastId: string | undefined;
   for (let round = 0; ; round++) {
-    const res = await sse(ctx(), "vms.console", { runId }, lastId);
+    const res = await sse("vms.console", { runId }, lastId);
     expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
     const got = await readSse(res, (_e, all) => round < 2 && all.filter((x) => x.id).length >= 20);
     received.push(...got.filter((e) => e.id));

@@ -1,6 +1,5 @@
 // The profiles API through tRPC's server-side caller and through its fetch adapter (the HTTP
 // responses curl users see), against a real SQLite file brought up by the real migrator.
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { TRPCError } from "@trpc/server";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,7 +10,8 @@ import { AppError } from "@/server/errors";
 import { PRESETS, type HostFacts } from "@/server/mkosi/presets";
 import { emptyDocument, type ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
-import { appRouter, createCaller } from "@/server/routers";
+import { createCaller } from "@/server/routers";
+import { serveApp } from "@/test/support/app-server";
 
 const HOST: HostFacts = {
   osId: "debian",
@@ -59,16 +59,16 @@ const problemsOf = (e: TRPCError): Problem[] => (AppError.is(e.cause) ? e.cause.
 
 const debianPreset = () => PRESETS.find((p) => p.id === "immutable-debian-12")!;
 
-/** Calls the API over HTTP the way the Next route does (app/api/trpc/[trpc]/route.ts). */
+/** Calls the API over HTTP through the server's own request handler, with the token. */
 async function http(method: "GET" | "POST", procedure: string, input: unknown): Promise<{ status: number; body: any }> {
-  const url = new URL(`http://studio.example.invalid/api/trpc/${procedure}`);
-  if (method === "GET") url.searchParams.set("input", JSON.stringify(input));
-  const req = new Request(url, {
-    method,
-    ...(method === "POST" ? { body: JSON.stringify(input), headers: { "content-type": "application/json" } } : {}),
-  });
-  const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: appRouter, createContext: () => ({ db, host }) });
-  return { status: res.status, body: await res.json() };
+  const app = await serveApp(db, dir);
+  try {
+    const q = method === "GET" ? `?input=${encodeURIComponent(JSON.stringify(input))}` : "";
+    const res = await app.api.fetch(`/api/trpc/${procedure}${q}`, method === "POST" ? { method, body: JSON.stringify(input), headers: { "content-type": "application/json" } } : {});
+    return { status: res.status, body: await res.json() };
+  } finally {
+    await app.close();
+  }
 }
 
 describe("presets", () => {

@@ -1,19 +1,28 @@
 // Starts the built app (server.ts bundled into .next/image-studio-server.mjs by `npm run build`,
-// as scripts/start.sh runs it) on a free port with its own data folder, waits until it
-// answers, and stops it again; and launches the browser. The benchmarks start it through here too.
+// as scripts/start.sh runs it) on a free port with its own data folder, reads the address with
+// the token from what it prints (as a person does), waits until it answers, and stops it again;
+// launches the browser and signs a page in by opening that address. The benchmarks start it
+// through here too.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { Api } from "./api";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const SERVER_BUNDLE = join(ROOT, ".next", "image-studio-server.mjs");
 
 export interface TestServer {
+  /** http://127.0.0.1:<port> */
   url: string;
+  /** The address the server printed to open, with the token in it. */
+  address: string;
+  token: string;
+  /** A client holding the token. */
+  api: Api;
   dataDir: string;
   /** The server process (Next runs in this very process). */
   pid: number;
@@ -91,11 +100,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       await stop();
       throw new Error(`the server exited before answering:\n${output}`);
     }
-    try {
-      const r = await fetch(`${url}/api/trpc/presets.list`);
-      if (r.ok) return { url, dataDir, pid: child.pid!, output: () => output, stop };
-    } catch {
-      /* not listening yet */
+    // The line start.sh shows the user: "Open http://127.0.0.1:<port>/?token=<token>".
+    const printed = /^Open (http:\/\/\S+\/\?token=(\S+))$/m.exec(output);
+    if (printed) {
+      const [, address, token] = printed as unknown as [string, string, string];
+      const api = new Api(url, token);
+      try {
+        const r = await api.fetch("/api/trpc/presets.list");
+        if (r.ok) return { url, address, token, api, dataDir, pid: child.pid!, output: () => output, stop };
+      } catch {
+        /* not listening yet */
+      }
     }
     await new Promise((ok) => setTimeout(ok, 200));
   }
@@ -118,4 +133,15 @@ const CHROMIUM_ARGS = [
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/**
+ * Signs a browser context in as a person does: opens the printed address, which trades the
+ * token for a cookie and lands on the dashboard with the token gone from the address bar.
+ */
+export async function signIn(context: BrowserContext, server: Pick<TestServer, "address" | "url">): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(server.address);
+  if (page.url() !== `${server.url}/`) throw new Error(`signing in ended at ${page.url()}, not the dashboard`);
+  return page;
 }
