@@ -1,5 +1,5 @@
 "use client";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { apiError } from "@/components/trpc/errors";
@@ -36,6 +36,8 @@ function ImportForm({ onClose }: { onClose: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [path, setPath] = useState("");
   const [name, setName] = useState("");
+  // Folders on the server are offered only below the roots the server was given.
+  const roots = useQuery({ ...trpc.host.facts.queryOptions(), staleTime: 5 * 60_000 }).data?.importRoots ?? [];
 
   const run = useMutation({
     mutationFn: async () => {
@@ -95,16 +97,18 @@ function ImportForm({ onClose }: { onClose: () => void }) {
         run.mutate();
       }}
     >
-      <Tabs
-        idPrefix="import"
-        label="Import from"
-        value={source}
-        onChange={(v) => setSource(v as Source)}
-        items={[
-          { id: "archive", label: "Upload an archive" },
-          { id: "folder", label: "Folder on the server" },
-        ]}
-      />
+      {roots.length > 0 ? (
+        <Tabs
+          idPrefix="import"
+          label="Import from"
+          value={source}
+          onChange={(v) => setSource(v as Source)}
+          items={[
+            { id: "archive", label: "Upload an archive" },
+            { id: "folder", label: "Folder on the server" },
+          ]}
+        />
+      ) : null}
       <div id="import-panel" role="tabpanel" className="space-y-4">
         {source === "archive" ? (
           <Field label="Project archive" htmlFor="import-file" help="A .tar.gz, .tar or .zip of a folder holding mkosi.conf (and mkosi.repart/, mkosi.extra/, …).">
@@ -118,8 +122,12 @@ function ImportForm({ onClose }: { onClose: () => void }) {
             />
           </Field>
         ) : (
-          <Field label="Folder path" htmlFor="import-path" help="An absolute path on the machine running Image Studio, e.g. a git checkout of your mkosi project.">
-            <Input id="import-path" data-testid="import-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/srv/images/appliance" />
+          <Field
+            label="Folder path"
+            htmlFor="import-path"
+            help={`An absolute path below ${roots.join(" or ")} on the machine running Image Studio (IMAGE_STUDIO_IMPORT_ROOTS), e.g. a git checkout of your mkosi project.`}
+          >
+            <Input id="import-path" data-testid="import-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder={`${roots[0] ?? "/srv"}/appliance`} />
           </Field>
         )}
         <Field label="Profile name (optional)" htmlFor="import-name" help="Defaults to the archive's or folder's name.">

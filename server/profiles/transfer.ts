@@ -1,8 +1,10 @@
 // Import of mkosi projects (uploaded archive or server folder) into profiles, and export of a
 // profile as a plain mkosi project archive.
-import { basename } from "node:path";
+import { lstat, realpath } from "node:fs/promises";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { Db } from "@/server/db/client";
 import type { ProfileRow } from "@/server/db/schema";
+import { AppError } from "@/server/errors";
 import { importProject, type ProjectFile } from "@/server/mkosi/import";
 import type { HostFacts } from "@/server/mkosi/presets";
 import { render } from "@/server/mkosi/render";
@@ -42,9 +44,42 @@ export async function importArchive(db: Db, buffer: Buffer, name?: string): Prom
   return save(db, files, name, undefined);
 }
 
-/** Creates a profile from an mkosi project folder on this machine (absolute path). */
-export async function importFolder(db: Db, path: string, name?: string): Promise<ImportOutcome> {
-  const { files, skipped } = await readFolder(path);
+export const IMPORT_ROOTS_ENV = "IMAGE_STUDIO_IMPORT_ROOTS";
+
+/** The folders below which server folders may be imported (colon-separated); none when unset. */
+export function importRoots(env: Record<string, string | undefined> = process.env): string[] {
+  return (env[IMPORT_ROOTS_ENV] ?? "")
+    .split(":")
+    .filter((r) => isAbsolute(r))
+    .map((r) => resolve(r));
+}
+
+const below = (root: string, path: string) => {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+};
+
+/**
+ * The folder, resolved, when it is below an import root (links too) and has an mkosi.conf at
+ * its top. Nothing is read before that, and every refusal says the same, whether the path
+ * exists or not: the API tells nothing about the machine's files outside the roots.
+ */
+async function allowedFolder(path: string, roots: readonly string[]): Promise<string> {
+  if (roots.length === 0)
+    throw AppError.field(["path"], `importing server folders is off (${IMPORT_ROOTS_ENV} is not set): upload an archive of the project instead`, "PRECONDITION_FAILED");
+  const refused = AppError.field(["path"], `must be an mkosi project folder (with mkosi.conf at its top) below ${roots.join(" or ")}`);
+  if (!isAbsolute(path) || !roots.some((r) => below(r, resolve(path)))) throw refused;
+  const real = await realpath(path).catch(() => undefined);
+  const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
+  if (!real || !realRoots.some((r) => below(r, real))) throw refused;
+  const conf = await lstat(join(real, "mkosi.conf")).catch(() => undefined);
+  if (!conf?.isFile()) throw refused;
+  return real;
+}
+
+/** Creates a profile from an mkosi project folder on this machine, below an import root. */
+export async function importFolder(db: Db, path: string, name?: string, roots = importRoots()): Promise<ImportOutcome> {
+  const { files, skipped } = await readFolder(await allowedFolder(path, roots));
   const outcome = save(db, files, name, basename(path.replace(/\/+$/, "")) || undefined);
   if (skipped.length > 0) outcome.notes.push(`left out build results: ${skipped.join(", ")}`);
   return outcome;

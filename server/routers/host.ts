@@ -1,11 +1,12 @@
 import { mkosiVersion } from "@/server/host/facts";
 import { hostTools } from "@/server/host/tools";
+import { importRoots } from "@/server/profiles/transfer";
 import { procedure, router } from "./trpc";
 
 export const hostRouter = router({
   facts: procedure.query(async ({ ctx }) => {
     const facts = ctx.host();
-    return { osId: facts.osId, aptRepositories: facts.aptRepositories, mkosi: (await mkosiVersion()) ?? null };
+    return { osId: facts.osId, aptRepositories: facts.aptRepositories, mkosi: (await mkosiVersion()) ?? null, importRoots: importRoots() };
   }),
   /** Which tools this machine has, their versions, and the command that installs what is missing. */
   tools: procedure.query(({ signal }) => hostTools(signal)),

@@ -1,5 +1,5 @@
 // The import/export service, the tRPC procedures and the download route, on a real SQLite file.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const dataDir = await mkdtemp(join(tmpdir(), "transfer-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
+
+// Server folders are imported from below this folder only.
+const importRoot = join(dataDir, "projects");
+process.env.IMAGE_STUDIO_IMPORT_ROOTS = importRoot;
 
 const { getDb } = await import("@/server/db/client");
 const { AppError } = await import("@/server/errors");
@@ -87,7 +91,7 @@ describe("importArchive / importFolder", () => {
   });
 
   it("imports a folder on the server, named after it", async () => {
-    const dir = join(dataDir, "folder-project");
+    const dir = join(importRoot, "folder-project");
     await mkdir(join(dir, ".git"), { recursive: true });
     await writeFile(join(dir, ".git", "HEAD"), "ref: refs/heads/main\n");
     await writeFile(join(dir, "mkosi.conf"), "[Content]\nHostname=from-folder\n");
@@ -141,8 +145,43 @@ describe("tRPC procedures", () => {
   it("importFolder refuses a relative path with a BAD_REQUEST naming the field", async () => {
     await expect(caller.profiles.importFolder({ path: "relative/dir" })).rejects.toMatchObject({
       code: "BAD_REQUEST",
-      message: expect.stringMatching(/path: must be an absolute path/),
+      message: expect.stringMatching(/^path: must be an mkosi project folder/),
     });
+  });
+});
+
+describe("importFolder's roots", () => {
+  const refusal = async (path: string, roots?: string[]) => (await appError(importFolder(db, path, undefined, roots))).message;
+
+  it("refuses every folder outside the roots with one message, whether it exists or not", async () => {
+    const outside = join(dataDir, "outside");
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, "mkosi.conf"), "[Content]\nHostname=outside\n");
+    const messages = await Promise.all(["/root", "/etc", "/no/such/folder", outside, `${importRoot}/../outside`, `${importRoot}-sibling`].map((p) => refusal(p)));
+    expect(new Set(messages).size).toBe(1);
+    expect(messages[0]).toBe(`path: must be an mkosi project folder (with mkosi.conf at its top) below ${importRoot}`);
+  });
+
+  it("gives the same message for a folder inside without mkosi.conf, one that does not exist, and a link leading out", async () => {
+    const inside = join(importRoot, "no-conf");
+    await mkdir(inside, { recursive: true });
+    await writeFile(join(inside, "README"), "not a project\n");
+    await symlink("/etc", join(importRoot, "etc-link"));
+    const messages = await Promise.all([inside, join(importRoot, "missing"), join(importRoot, "etc-link")].map((p) => refusal(p)));
+    expect(new Set(messages).size).toBe(1);
+    expect(messages[0]).toMatch(/^path: must be an mkosi project folder/);
+  });
+
+  it("is off when no roots are set: upload only", async () => {
+    const e = await appError(importFolder(db, join(importRoot, "folder-project"), undefined, []));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/IMAGE_STUDIO_IMPORT_ROOTS is not set/);
+  });
+
+  it("takes several roots, colon-separated, and ignores relative ones", async () => {
+    const { importRoots } = await import("@/server/profiles/transfer");
+    expect(importRoots({ IMAGE_STUDIO_IMPORT_ROOTS: "/srv/a:relative:/srv/b/" })).toEqual(["/srv/a", "/srv/b"]);
+    expect(importRoots({})).toEqual([]);
   });
 });
 
