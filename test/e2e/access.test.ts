@@ -5,6 +5,8 @@
 // test/integration/access.test.ts.
 import { execa } from "execa";
 import { readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative, sep } from "node:path";
@@ -248,5 +250,39 @@ describe("rotating the token from the Host page", () => {
     await page.reload();
     await page.getByTestId("host-check").waitFor();
     await context.close();
+  });
+});
+
+describe("beyond loopback", () => {
+  it("bound to every address, warns that the token crosses the network in clear text, and still needs it", async () => {
+    const wide = await startServer({ env: { HOST: "0.0.0.0" } });
+    try {
+      expect(wide.output()).toMatch(/WARNING: listening on 0\.0\.0\.0 without TLS: the token and everything else cross the network in clear text/);
+      expect((await fetch(`${wide.url}/api/trpc/profiles.list`)).status).toBe(401);
+      expect((await wide.api.fetch("/api/trpc/profiles.list")).status).toBe(200);
+    } finally {
+      await wide.stop();
+    }
+  });
+
+  it("speaks HTTPS with IMAGE_STUDIO_TLS_CERT and IMAGE_STUDIO_TLS_KEY, with a Secure cookie, and says no warning", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "access-tls-"));
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    await execa("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]);
+    const secure = await startServer({ env: { IMAGE_STUDIO_TLS_CERT: cert, IMAGE_STUDIO_TLS_KEY: key } });
+    try {
+      expect(secure.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
+      expect(secure.output()).not.toContain("WARNING");
+      const curl = (...args: string[]) => execa("curl", ["-sS", "--cacert", cert, ...args]);
+      expect((await curl("-o", "/dev/null", "-w", "%{http_code}", `${secure.url}/api/trpc/profiles.list`)).stdout).toBe("401");
+      expect((await curl("-o", "/dev/null", "-w", "%{http_code}", "-H", `Authorization: Bearer ${secure.token}`, `${secure.url}/api/trpc/profiles.list`)).stdout).toBe("200");
+      const signIn = await curl("-o", "/dev/null", "-D", "-", secure.address);
+      expect(signIn.stdout).toMatch(/^set-cookie: image_studio_\d+=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Secure\r?$/im);
+      // Plain HTTP on that port gets nothing.
+      expect((await execa("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", secure.url.replace("https:", "http:")], { reject: false })).stdout).not.toBe("200");
+    } finally {
+      await secure.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,6 +41,18 @@ export interface ServerOptions {
   /** For the server's node, e.g. --cpu-prof. */
   nodeArgs?: string[];
   timeoutMs?: number;
+}
+
+/** Whether the server answers an API call with the token (over TLS: the test's own certificate). */
+function answers(base: string, token: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = base.startsWith("https:") ? httpsGet : httpGet;
+    const req = get(`${base}/api/trpc/presets.list`, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -101,16 +115,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       throw new Error(`the server exited before answering:\n${output}`);
     }
     // The line start.sh shows the user: "Open http://127.0.0.1:<port>/?token=<token>".
-    const printed = /^Open (http:\/\/\S+\/\?token=(\S+))$/m.exec(output);
+    const printed = /^Open ((https?):\/\/\S+\/\?token=(\S+))$/m.exec(output);
     if (printed) {
-      const [, address, token] = printed as unknown as [string, string, string];
-      const api = new Api(url, token);
-      try {
-        const r = await api.fetch("/api/trpc/presets.list");
-        if (r.ok) return { url, address, token, api, dataDir, pid: child.pid!, output: () => output, stop };
-      } catch {
-        /* not listening yet */
-      }
+      const [, address, scheme, token] = printed as unknown as [string, string, string, string];
+      const base = scheme === "https" ? url.replace(/^http:/, "https:") : url;
+      if (await answers(base, token)) return { url: base, address, token, api: new Api(base, token), dataDir, pid: child.pid!, output: () => output, stop };
     }
     await new Promise((ok) => setTimeout(ok, 200));
   }
