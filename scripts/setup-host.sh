@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools Image Studio drives: mkosi (24 or later) and what a disk build,
-# a conversion and a VM need. Idempotent and quiet when everything is already there.
+# a conversion and a VM need; and creates the system user the dashboard runs as
+# ($IMAGE_STUDIO_USER, default image-studio: no login shell, a subordinate uid/gid range so
+# mkosi builds unprivileged, in the kvm group). Idempotent and quiet when everything is there.
 # On Debian 12 mkosi 14 is too old, so bookworm-backports is enabled using the mirror
 # this machine already uses (never a hard-coded host).
 set -euo pipefail
@@ -12,7 +14,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(kmod fdisk dosfstools mtools squashfs-tools erofs-utils
   e2fsprogs cpio zstd xz-utils python3-pefile python3-cryptography
-  debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates curl)
+  debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates curl
+  uidmap acl util-linux)
 [[ ${ID} == ubuntu ]] && pkgs+=(ubuntu-keyring)
 # Packages that must come from backports on Debian 12 (mkosi 24, systemd 254 with ukify).
 bpo_pkgs=(mkosi systemd systemd-boot systemd-container udev libsystemd-shared libsystemd0)
@@ -78,3 +81,28 @@ if [[ -n $todo ]]; then
 fi
 
 mkosi_ok || { echo "setup-host: mkosi 24 or later is needed, found: $(mkosi --version 2>&1 || true)" >&2; exit 1; }
+
+# The service user. mkosi 24 builds as an ordinary user when it has 65536 subordinate uids and
+# gids (it maps them with newuidmap from uidmap): root in the image is the user outside it.
+user=${IMAGE_STUDIO_USER:-image-studio}
+if ! id "$user" >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
+    --comment "Image Studio dashboard" "$user"
+  echo "setup-host: created the system user $user"
+fi
+# A free range above every range already given out, in both files.
+free_subid_start() {
+  awk -F: 'BEGIN { top = 100000 } NF >= 3 { end = $2 + $3; if (end > top) top = end } END { print top }' /etc/subuid /etc/subgid 2>/dev/null
+}
+has_range() { awk -F: -v u="$1" -v id="$2" '($1 == u || $1 == id) && $3 >= 65536 { found = 1 } END { exit !found }' "$3" 2>/dev/null; }
+uid=$(id -u "$user")
+touch /etc/subuid /etc/subgid
+if ! has_range "$user" "$uid" /etc/subuid || ! has_range "$user" "$uid" /etc/subgid; then
+  start=$(free_subid_start)
+  usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" "$user"
+  echo "setup-host: gave $user the subordinate ids $start-$((start + 65535))"
+fi
+# KVM, where the machine has it (QEMU falls back to emulation otherwise).
+if getent group kvm >/dev/null && ! id -nG "$user" | tr ' ' '\n' | grep -qx kvm; then
+  usermod --append --groups kvm "$user"
+fi

@@ -13,7 +13,7 @@ import { join, relative, sep } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JSON_BODY_BYTES } from "@/server/http/limits";
-import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
+import { launchBrowser, SERVICE_USER, signIn, startServer, type TestServer } from "@/test/support/server";
 
 let server: TestServer;
 let browser: Browser;
@@ -269,6 +269,8 @@ describe("beyond loopback", () => {
     const dir = await mkdtemp(join(tmpdir(), "access-tls-"));
     const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
     await execa("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]);
+    // The server runs as the service user: its key is that user's to read, nobody else's.
+    if (process.getuid?.() === 0) await execa("chown", ["-R", SERVICE_USER, dir]);
     const secure = await startServer({ env: { IMAGE_STUDIO_TLS_CERT: cert, IMAGE_STUDIO_TLS_KEY: key } });
     try {
       expect(secure.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);

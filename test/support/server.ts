@@ -1,5 +1,6 @@
-// Starts the built app (server.ts bundled into .next/image-studio-server.mjs by `npm run build`,
-// as scripts/start.sh runs it) on a free port with its own data folder, reads the address with
+// Starts the built app (server.ts bundled into .next/image-studio-server.mjs by `npm run build`)
+// the way scripts/start.sh does, through scripts/run-server.sh (as root: as the service user,
+// with the data folder given to it), on a free port with its own data folder, reads the address with
 // the token from what it prints (as a person does), waits until it answers, and stops it again;
 // launches the browser and signs a page in by opening that address. The benchmarks start it
 // through here too.
@@ -16,6 +17,9 @@ import { Api } from "./api";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const SERVER_BUNDLE = join(ROOT, ".next", "image-studio-server.mjs");
+const RUN_SERVER = join(ROOT, "scripts", "run-server.sh");
+/** The user the server runs as when started by root (scripts/setup-host.sh makes it). */
+export const SERVICE_USER = process.env.IMAGE_STUDIO_USER ?? "image-studio";
 
 export interface TestServer {
   /** http://127.0.0.1:<port> */
@@ -26,7 +30,7 @@ export interface TestServer {
   /** A client holding the token. */
   api: Api;
   dataDir: string;
-  /** The server process (Next runs in this very process). */
+  /** The server process (Next runs in this very process; run-server.sh execs into it). */
   pid: number;
   /** What the server printed so far (the last 100-200 kB). */
   output: () => string;
@@ -38,7 +42,7 @@ export interface ServerOptions {
   /** Default: a new temporary folder, removed by stop(). */
   dataDir?: string;
   env?: Record<string, string>;
-  /** For the server's node, e.g. --cpu-prof. */
+  /** For the server's node, e.g. --cpu-prof (passed as NODE_OPTIONS). */
   nodeArgs?: string[];
   timeoutMs?: number;
 }
@@ -70,9 +74,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // Own process group, so stopping it takes anything it started along.
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), SERVER_BUNDLE], {
+  const nodeOptions = [process.env.NODE_OPTIONS, ...(opts.nodeArgs ?? [])].filter(Boolean).join(" ");
+  const child = spawn(RUN_SERVER, [], {
     cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), IMAGE_STUDIO_DATA: dataDir, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...opts.env },
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      IMAGE_STUDIO_DATA: dataDir,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+      ...opts.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
