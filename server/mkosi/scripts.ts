@@ -313,10 +313,6 @@ export function rootScriptsOf(all: readonly RenderedFile[]): RootScript[] {
     else if (/^mkosi\.(pkgmngr|sandbox)\.tar$/.test(rel))
       addFile(f, "hook", "an archive unpacked into the build sandbox: it can hold apt or dpkg hooks and programs.");
   }
-  // Anything else that can run: a setting below may point mkosi at it.
-  for (const { f } of configFiles(project, config.roots))
-    if (isExecutable(f)) addFile(f, "executable", "an executable file: settings such as ExtraSearchPaths=, ToolsTree= or Include= can make mkosi run it.");
-
   for (const s of config.settings) {
     const stage = SCRIPT_SETTINGS[s.key];
     if (s.key === "EnvironmentFiles" || (s.key === "Credentials" && !credentialPath(s))) continue;
@@ -339,6 +335,9 @@ export function rootScriptsOf(all: readonly RenderedFile[]): RootScript[] {
           addFile(f, "executable", `a program in ${p}/, which ${s.key}= in ${s.file} makes mkosi run its tools from.`);
     }
   }
+  // Anything else that can run: a setting may point mkosi at it (ExtraSearchPaths=, ToolsTree=, ...).
+  for (const { f } of configFiles(project, config.roots))
+    if (isExecutable(f)) addFile(f, "executable", "an executable file: settings such as ExtraSearchPaths=, ToolsTree= or Include= can make mkosi run it.");
   return [...found.values()].sort((a, b) => cmp(a.path, b.path) || cmp(a.setting ?? "", b.setting ?? ""));
 }
 
