@@ -348,6 +348,11 @@ export function rootScripts(doc: ProfileDocument): RootScript[] {
   return rootScriptsOf(render(doc));
 }
 
+/** How a script is named to a person: its path, or the file and setting for a setting. */
+export function scriptLabel(s: Pick<RootScript, "path" | "setting">): string {
+  return s.setting ? `${s.path} (${s.setting})` : s.path;
+}
+
 /**
  * One script in the form its digest covers: path, setting, mode and exact content. What a
  * script is called (kind, why) is left out: it follows from these.

@@ -8,6 +8,9 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const dataDir = await mkdtemp(join(tmpdir(), "builds-api-"));
@@ -22,7 +25,7 @@ const { buildPaths } = await import("@/server/builds/paths");
 const { processesMentioning, isAlive } = await import("@/server/builds/procs");
 const { PTY_HELPER, python } = await import("@/server/builds/runner");
 const { preflight, buildNeeds, MIN_FREE_BYTES } = await import("@/server/builds/preflight");
-const { createCaller } = await import("@/server/routers");
+const { appRouter, createCaller } = await import("@/server/routers");
 const { readSse, sse: sseWith, logText } = await import("./builds-helpers");
 const { GET: downloadLog } = await import("@/app/api/builds/[id]/log/route");
 const { PRESETS } = await import("@/server/mkosi/presets");
@@ -473,5 +476,109 @@ describe("restarts", () => {
     expect(log).toContain("[image-studio] the server stopped during the build");
     db3.$client.close();
     await mode("ok");
+  }, 60_000);
+});
+
+describe("trust before scripts run", () => {
+  type Review = { digest: string; scripts: { path: string; kind: string; mode: number; content: string; size: number; trusted: boolean }[] };
+  const details = (e: TRPCError) => (e.cause as InstanceType<typeof AppError>).details as unknown as Review;
+  const POSTINST = "#!/bin/sh\necho configuring the image\n";
+  let scripted: number;
+
+  /** An mkosi project archive with modes, imported through the API as an upload is. */
+  async function importProject(name: string, entries: Record<string, { data: string; mode: number }>) {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    const done = (async () => {
+      for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+    })();
+    for (const [path, e] of Object.entries(entries))
+      await new Promise<void>((resolve, reject) => pack.entry({ name: `${name}/${path}`, mode: e.mode }, e.data, (err) => (err ? reject(err) : resolve())));
+    pack.finalize();
+    await done;
+    const form = new FormData();
+    form.set("file", new File([gzipSync(Buffer.concat(chunks))], `${name}.tar.gz`));
+    return (await api.profiles.importArchive(form)).profile;
+  }
+
+  const withScript = async (path: string, content: string | null, mode = 0o755) => {
+    const p = await api.profiles.get({ id: scripted });
+    const rawFiles = p.document.rawFiles.filter((f) => f.path !== path);
+    if (content !== null) rawFiles.push({ path, encoding: "utf8", content, mode, reason: "script" });
+    await api.profiles.save({ id: scripted, revision: p.revision, document: { ...p.document, rawFiles } });
+  };
+
+  beforeAll(async () => {
+    const profile = await importProject("scripted", {
+      "mkosi.conf": { data: "[Distribution]\nDistribution=debian\nRelease=bookworm\n", mode: 0o644 },
+      "mkosi.postinst": { data: POSTINST, mode: 0o755 },
+    });
+    scripted = profile.id;
+  });
+
+  it("marks the profile as one that runs code as root", async () => {
+    const list = await api.profiles.list();
+    expect(list.find((p) => p.id === scripted)?.rootScripts).toEqual(["mkosi.postinst"]);
+    expect(list.find((p) => p.id === profileId)?.rootScripts).toEqual([]);
+  });
+
+  it("refuses the first build with 412, the scripts and their digest, and queues nothing", async () => {
+    const e = await failure(api.builds.start({ profileId: scripted }));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/runs code as root.*mkosi\.postinst.*"trustScripts": "[0-9a-f]{64}"/);
+    const d = details(e);
+    expect(d.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.scripts).toEqual([expect.objectContaining({ path: "mkosi.postinst", kind: "script", mode: 0o755, content: POSTINST, size: POSTINST.length, trusted: false })]);
+    expect(await api.builds.list({ profileId: scripted })).toEqual([]);
+
+    // The same over HTTP, as curl sees it: status 412 and error.data.details.
+    const res = await fetchRequestHandler({
+      endpoint: "/api/trpc",
+      req: new Request("http://studio.example.invalid/api/trpc/builds.start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ profileId: scripted }) }),
+      router: appRouter,
+      createContext: () => ({ db, host }),
+    });
+    expect(res.status).toBe(412);
+    const body = (await res.json()) as { error: { data: { details: Review } } };
+    expect(body.error.data.details).toEqual(d);
+  });
+
+  it("refuses a digest that is not the scripts' own", async () => {
+    const e = await failure(api.builds.start({ profileId: scripted, trustScripts: "0".repeat(64) }));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/trustScripts names other scripts/);
+    const bad = await failure(api.builds.start({ profileId: scripted, trustScripts: "yes" }));
+    expect(bad.code).toBe("BAD_REQUEST");
+    expect(await api.builds.list({ profileId: scripted })).toEqual([]);
+  });
+
+  it("builds with the digest shown, and later builds of the same scripts need nothing", async () => {
+    const { digest } = details(await failure(api.builds.start({ profileId: scripted })));
+    const first = await finished((await api.builds.start({ profileId: scripted, trustScripts: digest })).id);
+    expect(first.state).toBe("succeeded");
+    expect(existsSync(join(buildPaths(dataDir, first.id).project, "mkosi.postinst"))).toBe(true);
+    const again = await finished((await api.builds.start({ profileId: scripted })).id);
+    expect(again.state).toBe("succeeded");
+  });
+
+  it("asks again after a byte of a script changes, after its mode changes, and for a new script; not after one is removed", async () => {
+    await withScript("mkosi.postinst", `${POSTINST}echo one more line\n`);
+    const changed = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(changed.scripts).toEqual([expect.objectContaining({ path: "mkosi.postinst", trusted: false, content: `${POSTINST}echo one more line\n` })]);
+    await api.builds.start({ profileId: scripted, trustScripts: changed.digest }).then((b) => finished(b.id));
+
+    await withScript("mkosi.postinst", `${POSTINST}echo one more line\n`, 0o700);
+    const mode = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(mode.digest).not.toBe(changed.digest);
+    await api.builds.start({ profileId: scripted, trustScripts: mode.digest }).then((b) => finished(b.id));
+
+    await withScript("mkosi.build", "#!/bin/sh\nmake\n");
+    const added = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(added.scripts.map((s) => [s.path, s.trusted])).toEqual([["mkosi.build", false], ["mkosi.postinst", true]]);
+    await api.builds.start({ profileId: scripted, trustScripts: added.digest }).then((b) => finished(b.id));
+
+    // Fewer scripts than were confirmed run nothing new.
+    await withScript("mkosi.build", null);
+    expect((await finished((await api.builds.start({ profileId: scripted })).id)).state).toBe("succeeded");
   }, 60_000);
 });

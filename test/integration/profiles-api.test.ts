@@ -112,15 +112,15 @@ describe("creating and listing", () => {
     expect((await api.profiles.create({ name: "  Spaced  " })).name).toBe("Spaced");
   });
 
-  it("lists profiles by name with their last modification, distribution and release", async () => {
+  it("lists profiles by name with their last modification, distribution, release and what they run as root", async () => {
     const b = await api.profiles.create({ name: "b-debian", presetId: "immutable-debian-12" });
     const a = await api.profiles.create({ name: "a-blank" });
     await sleep(5);
     const saved = await api.profiles.save({ id: b.id, revision: 1, document: b.document });
     const list = await api.profiles.list();
     expect(list).toEqual([
-      { id: a.id, name: "a-blank", revision: 1, bootCheckAfterBuild: false, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined },
-      { id: b.id, name: "b-debian", revision: 2, bootCheckAfterBuild: false, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm" },
+      { id: a.id, name: "a-blank", revision: 1, bootCheckAfterBuild: false, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined, rootScripts: [] },
+      { id: b.id, name: "b-debian", revision: 2, bootCheckAfterBuild: false, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm", rootScripts: [] },
     ]);
     expect(Date.parse(list[1]!.updatedAt)).toBeGreaterThan(Date.parse(b.updatedAt));
     // No documents in the list.
