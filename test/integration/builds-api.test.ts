@@ -383,6 +383,34 @@ describe("host tools", () => {
     expect(t.setupCommand).toBe("scripts/setup-host.sh");
     expect(t.installCommand === null).toBe(t.missingPackages.length === 0);
   });
+
+  it("looks the tools up once per server run, and again only when asked to", async () => {
+    // A stand-in mkosi first in PATH counts how often it is asked for its version.
+    const bin = join(dataDir, "counting-bin");
+    const count = join(dataDir, "mkosi-asked");
+    await execa("mkdir", ["-p", bin]);
+    await writeFile(join(bin, "mkosi"), `#!/bin/sh\necho x >> ${count}\nexec /usr/bin/mkosi "$@"\n`, { mode: 0o755 });
+    const asked = async () => (await readFile(count, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const fresh = await api.host.refreshTools();
+      expect(fresh.tools.find((x) => x.name === "mkosi")?.path).toBe(join(bin, "mkosi"));
+      expect(await asked()).toBe(1);
+      // A batch of look-ups starts nothing: each gets the same answer.
+      const again = await Promise.all(Array.from({ length: 20 }, () => api.host.tools()));
+      for (const t of again) expect(t).toBe(fresh);
+      expect(await asked()).toBe(1);
+      // Refreshes at the same time share one look-up.
+      const [r1, r2] = await Promise.all([api.host.refreshTools(), api.host.refreshTools()]);
+      expect(r1).toBe(r2);
+      expect(await asked()).toBe(2);
+      expect(await api.host.tools()).toBe(r1);
+    } finally {
+      process.env.PATH = path;
+      await api.host.refreshTools();
+    }
+  });
 });
 
 describe("restarts", () => {
