@@ -11,7 +11,7 @@
 //   whose output becomes the setting. Configure scripts run right after parsing in a build,
 //   never for `summary`. Each of these is looked for in every folder mkosi reads settings
 //   from (mkosi.conf.d/*/, mkosi.images/*/, mkosi.profiles/*/, included folders).
-import type { ProfileDocument } from "./profile";
+import { rawFileBytes, type ProfileDocument } from "./profile";
 import { scanIni, type IniSetting } from "./ini";
 import { render, type RenderedFile } from "./render";
 
@@ -279,11 +279,6 @@ function stageOfFolder(name: string): Stage | undefined {
 /** A credential file mkosi finds by its place: in a mkosi.credentials/ folder, or a file of that name. */
 const isCredentialFile = (rel: string) => parentName(rel) === "mkosi.credentials" || basename(rel) === "mkosi.credentials";
 
-function size(f: RenderedFile): number {
-  if (f.encoding === "base64") return Math.floor((f.content.length * 3) / 4) - (f.content.endsWith("==") ? 2 : f.content.endsWith("=") ? 1 : 0);
-  return new TextEncoder().encode(f.content).length;
-}
-
 /** Everything mkosi runs as root when it builds these files (a profile rendered), in path order. */
 export function rootScriptsOf(all: readonly RenderedFile[]): RootScript[] {
   const project = new Project(all);
@@ -291,12 +286,12 @@ export function rootScriptsOf(all: readonly RenderedFile[]): RootScript[] {
   const found = new Map<string, RootScript>();
   const addFile = (f: RenderedFile, kind: RootScriptKind, why: string) => {
     if (f.encoding === "symlink" || found.has(f.path)) return;
-    found.set(f.path, { path: f.path, kind, why, mode: f.mode, encoding: f.encoding, content: f.content, size: size(f) });
+    found.set(f.path, { path: f.path, kind, why, mode: f.mode, encoding: f.encoding, content: f.content, size: rawFileBytes(f) });
   };
   const addSetting = (s: SettingRef, why: string) => {
     const setting = `${s.key}=${s.value}`;
     const id = `${s.file}\0${setting}`;
-    if (!found.has(id)) found.set(id, { path: s.file, setting, kind: "setting", why, mode: 0, encoding: "utf8", content: setting, size: new TextEncoder().encode(setting).length });
+    if (!found.has(id)) found.set(id, { path: s.file, setting, kind: "setting", why, mode: 0, encoding: "utf8", content: setting, size: rawFileBytes({ encoding: "utf8", content: setting }) });
   };
 
   for (const { f, rel } of configFiles(project, config.roots)) {

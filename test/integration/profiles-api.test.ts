@@ -205,6 +205,16 @@ describe("saving", () => {
     expect(again.revision).toBe(3);
   });
 
+  it("refuses files kept as written beyond their total size, naming the field, and stores nothing", async () => {
+    const row = await api.profiles.create({ name: "Big files", presetId: "immutable-debian-12" });
+    const big = (path: string) => ({ path, encoding: "base64" as const, content: Buffer.alloc(12 * 1024 * 1024).toString("base64"), mode: 0o644, reason: "local package" });
+    const doc = { ...row.document, rawFiles: [big("mkosi.packages/a.deb"), big("mkosi.packages/b.deb"), big("mkosi.packages/c.deb")] };
+    const e = await failure(api.profiles.save({ id: row.id, revision: 1, document: doc }));
+    expect(e.code).toBe("BAD_REQUEST");
+    expect(problemsOf(e)).toEqual([{ path: ["rawFiles"], message: expect.stringMatching(/hold 36 MiB .* together: at most 32 MiB/) }]);
+    expect(await api.profiles.get({ id: row.id })).toMatchObject({ revision: 1, document: row.document });
+  });
+
   it("two tabs: the first save wins, the second gets CONFLICT with the current revision, nothing lost or half-saved", async () => {
     const row = await api.profiles.create({ name: "Shared", presetId: "immutable-debian-12" });
     const tabA = await api.profiles.get({ id: row.id });
