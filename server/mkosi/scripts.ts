@@ -12,7 +12,7 @@
 //   never for `summary`. Each of these is looked for in every folder mkosi reads settings
 //   from (mkosi.conf.d/*/, mkosi.images/*/, mkosi.profiles/*/, included folders).
 import { rawFileBytes, type ProfileDocument } from "./profile";
-import { scanIni, type IniSetting } from "./ini";
+import { scanIni } from "./ini";
 import { render, type RenderedFile } from "./render";
 
 /** The script stages mkosi runs as root during a build (mkosi.<stage>, <Stage>Scripts=). */
@@ -114,7 +114,7 @@ function basesOf(file: string): string[] {
 }
 
 /** `base/rel` normalised, or undefined when it leaves the project. */
-function join(base: string, rel: string): string | undefined {
+function joinInside(base: string, rel: string): string | undefined {
   const out = base ? segmentsOf(base) : [];
   for (const part of segmentsOf(rel)) {
     if (part === "" || part === ".") continue;
@@ -141,7 +141,7 @@ function resolvePath(value: string, file: string, project: Project): Resolved {
   const literal = value.replaceAll("%%", "%");
   const out: Resolved = { outside: false, paths: [] };
   for (const base of basesOf(file)) {
-    const p = join(base, literal);
+    const p = joinInside(base, literal);
     if (p === undefined || project.throughLink(p) || project.linksUnder(p)) out.outside = true;
     else if (project.files.has(p) || project.isDir(p)) out.paths.push(p);
   }
@@ -178,7 +178,7 @@ class Project {
 
   /** Files directly in a folder. */
   childrenOf(dir: string): RenderedFile[] {
-    return [...this.files.values()].filter((f) => f.path.startsWith(`${dir}/`) && !f.path.slice(dir.length + 1).includes("/"));
+    return this.under(dir).filter(({ rel }) => !rel.includes("/")).map(({ f }) => f);
   }
 
   /** Files below a folder, each with its path relative to it. */
@@ -228,7 +228,7 @@ function readConfiguration(project: Project): Configuration {
     const file = queue[i]!;
     const f = project.files.get(file);
     if (!f) continue;
-    for (const s of scanIni(textOf(f)) as IniSetting[]) {
+    for (const s of scanIni(textOf(f))) {
       const key = s.key.replace(/^@/, "");
       if (!WATCHED.has(key)) continue;
       const items = LISTS.has(key) ? s.value.split(/[,\n]/).map((v) => v.trim()).filter(Boolean) : [s.value];
@@ -239,7 +239,10 @@ function readConfiguration(project: Project): Configuration {
         for (const p of resolvePath(value, file, project).paths) {
           const more = project.files.has(p) ? [p] : project.under(p).filter(({ rel }) => isConfigName(rel)).map(({ f: x }) => x.path);
           if (!project.files.has(p) && !roots.includes(p)) roots.push(p);
-          for (const m of more) if (!seen.has(m)) seen.add(m), queue.push(m);
+          for (const m of more.filter((x) => !seen.has(x))) {
+            seen.add(m);
+            queue.push(m);
+          }
         }
       }
     }
@@ -302,7 +305,7 @@ export function rootScriptsOf(all: readonly RenderedFile[]): RootScript[] {
     else if (isCredentialFile(rel) && isExecutable(f))
       addFile(f, "credential", "an executable credential: mkosi runs it and passes what it prints to the image (mkosi 24 and 25 while they read the project).");
     else if (RUN_OR_READ[name] && isExecutable(f))
-      addFile(f, "parse-time", `executable: mkosi ${RUN_OR_READ[name]!.since} and later run it while they read the project and take what it prints as ${RUN_OR_READ[name]!.setting}`);
+      addFile(f, "parse-time", `executable: mkosi ${RUN_OR_READ[name]!.since} and later run it while they read the project and take what it prints as ${RUN_OR_READ[name]!.setting}.`);
     else if (tree && PKGMNGR_HOOKS.test(rel.slice(tree.length + 1)))
       addFile(f, "hook", "apt or dpkg configuration of the build sandbox: it can name commands apt and dpkg run (DPkg::Pre-Invoke, pre-invoke=).");
     else if (/^mkosi\.(pkgmngr|sandbox)\.tar$/.test(rel))
