@@ -15,7 +15,7 @@ import { buildQueue } from "@/server/builds/queue";
 import { dataDir } from "@/server/config";
 import { getDb } from "@/server/db/client";
 import { requestHandler } from "@/server/http/app";
-import { TokenKeeper } from "@/server/http/auth-token";
+import { TOKEN_ENV, TokenKeeper } from "@/server/http/auth-token";
 import { WILDCARD_HOSTS, type GateConfig } from "@/server/http/gate";
 import { vms } from "@/server/vms/service";
 
@@ -37,6 +37,8 @@ const data = dataDir();
 // Migrations are applied here, before the first request.
 const db = getDb();
 const tokens = await TokenKeeper.open(data).catch((e: unknown) => fail(`the access token: ${e instanceof Error ? e.message : String(e)}`));
+// Read once; no child (mkosi, a project's scripts) inherits it.
+delete process.env[TOKEN_ENV];
 
 const machineAddresses = Object.values(networkInterfaces())
   .flat()

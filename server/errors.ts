@@ -1,7 +1,7 @@
 import type { Problem } from "@/server/mkosi/validate";
 import { formatProblem } from "@/server/mkosi/validate";
 
-export type AppErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE";
+export type AppErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "TOO_MANY_REQUESTS";
 
 // instrumentation.ts and the route handlers are bundled apart, so a module (and this class)
 // can exist twice in one server: errors are recognised by a registered symbol, not by class.

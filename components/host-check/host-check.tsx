@@ -1,7 +1,7 @@
 "use client";
 // Which of the tools Image Studio drives this machine has, in which version, what is missing,
 // and the command that installs it.
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -10,7 +10,13 @@ import { CommandLine } from "./command-line";
 
 export function HostCheck() {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  // The server looks the tools up once per run; "Check again" makes it look again.
   const tools = useQuery({ ...trpc.host.tools.queryOptions(), staleTime: 60_000, refetchOnWindowFocus: false });
+  const recheck = useMutation(
+    trpc.host.refreshTools.mutationOptions({ onSuccess: (fresh) => queryClient.setQueryData(trpc.host.tools.queryKey(), fresh) }),
+  );
+  const checking = tools.isFetching || recheck.isPending;
   const facts = useQuery({ ...trpc.host.facts.queryOptions(), staleTime: 5 * 60_000 });
 
   const data = tools.data;
@@ -26,11 +32,16 @@ export function HostCheck() {
             The tools Image Studio runs on this machine{facts.data ? ` (${facts.data.osId})` : ""}: whether they are here, their versions, and how to install what is missing.
           </p>
         </div>
-        <Button className="ml-auto" onClick={() => void tools.refetch()} disabled={tools.isFetching} data-testid="host-recheck">
-          {tools.isFetching ? "Checking…" : "Check again"}
+        <Button className="ml-auto" onClick={() => recheck.mutate()} disabled={checking} data-testid="host-recheck">
+          {checking ? "Checking…" : "Check again"}
         </Button>
       </div>
 
+      {recheck.isError ? (
+        <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-2 text-sm text-red-800">
+          Could not check again: {recheck.error.message}
+        </p>
+      ) : null}
       {tools.isPending ? (
         <p className="text-sm text-slate-500">Asking each tool for its version…</p>
       ) : tools.isError ? (

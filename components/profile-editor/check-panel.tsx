@@ -29,6 +29,21 @@ export function CheckPanel({ check, stale, doc, onClose }: { check: CheckOutcome
           ✕
         </Button>
       </div>
+      {check.notRun.length ? (
+        <p
+          className="mt-1 text-xs text-slate-700"
+          data-testid="check-not-run"
+          title="mkosi runs these files while it reads a project (an executable credential, say) or right after, in a build. The check never runs project code: it gave mkosi these files without their run bit, or left them out, so what they would print is not part of this result."
+        >
+          <span className="font-medium">Not run by the check:</span>{" "}
+          {check.notRun.map((p, i) => (
+            <span key={p}>
+              {i > 0 ? ", " : ""}
+              <code className="font-mono">{p}</code>
+            </span>
+          ))}
+        </p>
+      ) : null}
       {check.problems.length ? (
         <ul className="mt-1 space-y-0.5 text-xs">
           {check.problems.map((p, i) => {

@@ -8,6 +8,8 @@ import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { Input } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
+import { RunsAsRootBadge } from "@/components/trust/runs-as-root-badge";
+import { TrustDialog } from "@/components/trust/trust-dialog";
 import { BootCheckToggle } from "@/components/vm/boot-check-toggle";
 import type { SaveStatus } from "./use-profile-editor";
 
@@ -25,6 +27,8 @@ export interface EditorTopBarProps {
   onSave: () => void;
   onCheck: () => void;
   checking: boolean;
+  /** What a build of the document as edited runs as root (labels of server/mkosi/scripts.ts). */
+  rootScripts: string[];
   /** Banners that must stay in view while the user scrolls (a save conflict, a failed save). */
   children?: ReactNode;
 }
@@ -103,6 +107,7 @@ export function EditorTopBar(p: EditorTopBarProps) {
         <span className="text-[11px] text-slate-400" title="Revision: bumped on every save">
           rev {p.revision}
         </span>
+        <RunsAsRootBadge scripts={p.rootScripts} />
 
         <div className="ml-auto flex items-center gap-2">
           <button
@@ -147,6 +152,7 @@ export function EditorTopBar(p: EditorTopBarProps) {
           Not renamed: {p.renameError}
         </p>
       ) : null}
+      <TrustDialog review={buildCtl.review} profileName={p.name} busy={buildCtl.busy} onTrust={buildCtl.trust} onClose={buildCtl.closeReview} />
       {p.children || buildCtl.error ? (
         <div className="mt-2 space-y-2">
           {p.children}

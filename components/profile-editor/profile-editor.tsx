@@ -7,6 +7,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { Section } from "@/components/ui/section";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { DEFAULT_MKOSI_MAJOR, render, type RenderedFile } from "@/server/mkosi/render";
+import { rootScriptsOf, scriptLabel } from "@/server/mkosi/scripts";
 import { SETTINGS, type SettingDef } from "@/server/mkosi/settings";
 import { validateDocument } from "@/server/mkosi/validate";
 import { sameJson } from "./doc-update";
@@ -66,6 +67,8 @@ function LoadedEditor({
       return { files: [], error: `The preview could not be rendered: ${e instanceof Error ? e.message : String(e)}` };
     }
   }, [deferred, mkosiMajor]);
+
+  const scripts = useMemo(() => rootScriptsOf(rendered.files).map(scriptLabel), [rendered]);
 
   const checkStale = editor.check ? !sameJson(editor.check.document, doc) : false;
   const liveProblems: ShownProblem[] = useMemo(() => live.problems.map((p) => ({ ...p, source: "live", severity: "error" })), [live]);
@@ -159,6 +162,7 @@ function LoadedEditor({
           onSave={() => void editor.save()}
           onCheck={() => void editor.runCheck()}
           checking={editor.checking}
+          rootScripts={scripts}
         >
           {editor.conflict ? (
             <ConflictBanner conflict={editor.conflict} onOverwrite={editor.overwrite} onLoadTheirs={() => void editor.loadTheirs()} busy={editor.status === "saving"} />

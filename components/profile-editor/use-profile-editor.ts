@@ -28,6 +28,8 @@ export interface CheckOutcome {
   mkosiVersion: string | null;
   problems: ShownProblem[];
   durationMs: number | undefined;
+  /** Files mkosi would run while reading the project, which the check left unrun. */
+  notRun: string[];
   /** The document that was checked: edits since make the result stale. */
   document: ProfileDocument;
 }
@@ -172,6 +174,7 @@ export function useProfileEditor(id: number) {
         ok: r.ok,
         mkosiVersion: r.mkosiVersion,
         durationMs: r.durationMs,
+        notRun: r.notRun,
         document: sent,
         problems: r.problems.map((p) => ({ path: p.path, message: p.message, source: "mkosi", severity: p.severity })),
       });

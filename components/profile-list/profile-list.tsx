@@ -6,6 +6,7 @@ import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { RelativeTime } from "@/components/ui/relative-time";
+import { RunsAsRootBadge } from "@/components/trust/runs-as-root-badge";
 import { DeleteDialog } from "./delete-dialog";
 import { ImportDialog } from "./import-dialog";
 import { NewProfileDialog } from "./new-profile-dialog";
@@ -99,7 +100,8 @@ export function ProfileList() {
                   <td className="px-4 py-2">
                     <Link href={`/profiles/${p.id}`} className="font-medium text-slate-900 hover:underline" data-testid="profile-link">
                       {p.name}
-                    </Link>
+                    </Link>{" "}
+                    <RunsAsRootBadge scripts={p.rootScripts} />
                   </td>
                   <td className="px-4 py-2 text-slate-600">
                     {p.distribution ?? <span className="text-slate-400">default</span>}

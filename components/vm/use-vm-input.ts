@@ -1,7 +1,8 @@
 "use client";
 // What is typed into a VM's console goes to vms.input one request at a time, in the order it
 // was typed: keys typed while a request is out wait and go in the next one, appended (never
-// reordered, never dropped while the VM can still take them).
+// reordered, never dropped while the VM can still take them). A paste faster than the
+// console's input rate goes at that rate.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPCClient } from "@/components/trpc/client";
@@ -47,6 +48,12 @@ export function useVmInput(runId: number) {
           failures = 0;
         } catch (e) {
           const err = apiError(e);
+          // Faster than the console takes input (a long paste): wait as long as the server says.
+          if (err.code === "TOO_MANY_REQUESTS") {
+            const wait = typeof err.details?.retryAfterMs === "number" ? err.details.retryAfterMs : 1000;
+            await new Promise((r) => setTimeout(r, wait));
+            continue;
+          }
           // No code: the request got no answer (network), so it is tried again. An answer
           // (the VM is no longer running, input refused) means what waits cannot go anywhere.
           if (err.code === undefined && ++failures <= RETRIES) {

@@ -139,6 +139,9 @@ export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal)
     if (stop instanceof StopRequest) {
       state = stop.state;
       message = stop.message;
+    } else if (log.overLimit) {
+      // The runner stopped mkosi when the log would take no more.
+      message = `stopped: ${log.overLimit.message}, so the build was ended before it could fill the disk`;
     } else if (result.failure) {
       message = result.failure;
     } else if (exitCode !== 0) {
@@ -160,7 +163,7 @@ export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal)
   }
 
   // A cancel is already told by the helper's own line; other endings mkosi did not explain are.
-  if (state !== "succeeded" && state !== "cancelled" && message) await log.append(logNote(message)).catch(() => undefined);
+  if (state !== "succeeded" && state !== "cancelled" && message) await log.append(logNote(message), { note: true }).catch(() => undefined);
   if (state === "failed" && failureLines.length === 0) failureLines = [...parser.failureLines(), ...(message ? [message] : [])];
   const now = Date.now();
   parser.end(now);

@@ -6,8 +6,10 @@
 // the bytes back from the file.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { AppError } from "@/server/errors";
+import { formatBytes, parseSize } from "@/server/mkosi/size";
 
 /** Largest event sent to a follower (live chunks are coalesced up to this). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -15,6 +17,29 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 const READ_BYTES = 64 * 1024;
 /** Live bytes a follower may have waiting before it falls back to reading the file. */
 const FOLLOWER_CAP = 4 * 1024 * 1024;
+
+/** A log file's size limit unless IMAGE_STUDIO_MAX_LOG_BYTES says otherwise: a run is ended there, not the disk filled. */
+export const DEFAULT_MAX_LOG_BYTES = 256 * 1024 * 1024;
+
+/** IMAGE_STUDIO_MAX_LOG_BYTES: bytes, or a size such as 512M or 1G. */
+export function maxLogBytesFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.IMAGE_STUDIO_MAX_LOG_BYTES?.trim();
+  if (!raw) return DEFAULT_MAX_LOG_BYTES;
+  const r = parseSize(raw);
+  if (!r.ok) throw new AppError("BAD_REQUEST", `IMAGE_STUDIO_MAX_LOG_BYTES: ${r.error}`);
+  return r.bytes;
+}
+
+/** The log reached its size limit: what was written stays, the rest of the run's output is not taken. */
+export class LogLimitError extends Error {
+  constructor(
+    readonly fileName: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${fileName} reached its size limit of ${formatBytes(maxBytes)} (IMAGE_STUDIO_MAX_LOG_BYTES)`);
+    this.name = "LogLimitError";
+  }
+}
 
 export interface LogEvent {
   /** Byte offset in build.log right after this event's text. */
@@ -69,11 +94,14 @@ export function completeUtf8Length(buf: Uint8Array): number {
 export class LogWriter {
   private stream: WriteStream;
   private failed: Error | undefined;
+  /** Set once the log has reached its size limit. */
+  overLimit: LogLimitError | undefined;
 
   constructor(
     private readonly ch: Channel,
     readonly path: string,
     private readonly onClosed: () => void,
+    private readonly maxBytes = Infinity,
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.stream = createWriteStream(path, { flags: "a" });
@@ -84,11 +112,26 @@ export class LogWriter {
     return this.ch.offset;
   }
 
-  /** Appends bytes; resolves when the stream can take more (the caller's back-pressure). */
-  async append(data: Uint8Array): Promise<void> {
+  /**
+   * Appends bytes; resolves when the stream can take more (the caller's back-pressure). Past
+   * the size limit it keeps what fits and throws a LogLimitError; `note` (a line of the
+   * server's own, saying why the run ended) is taken beyond it.
+   */
+  async append(data: Uint8Array, opts: { note?: boolean } = {}): Promise<void> {
     if (data.length === 0) return;
     if (this.failed) throw this.failed;
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (this.overLimit && !opts.note) throw this.overLimit;
+    let buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (!opts.note && this.ch.offset + buf.length > this.maxBytes) {
+      this.overLimit = new LogLimitError(basename(this.path), this.maxBytes);
+      buf = buf.subarray(0, Math.max(0, this.maxBytes - this.ch.offset));
+      if (buf.length > 0) await this.write(buf);
+      throw this.overLimit;
+    }
+    await this.write(buf);
+  }
+
+  private async write(buf: Buffer): Promise<void> {
     const start = this.ch.offset;
     this.ch.offset += buf.length;
     const end = this.ch.offset;
@@ -130,6 +173,8 @@ export class LogStore {
   constructor(
     readonly root: string,
     readonly fileName = "build.log",
+    /** Each log's size limit (see LogWriter.append). */
+    readonly maxBytes = maxLogBytesFromEnv(),
   ) {}
 
   path(buildId: number): string {
@@ -157,9 +202,14 @@ export class LogStore {
     const path = this.path(buildId);
     const size = await stat(path).then((s) => s.size, () => 0);
     ch.offset = ch.flushed = size;
-    return new LogWriter(ch, path, () => {
-      if (this.channels.get(buildId) === ch) this.channels.delete(buildId);
-    });
+    return new LogWriter(
+      ch,
+      path,
+      () => {
+        if (this.channels.get(buildId) === ch) this.channels.delete(buildId);
+      },
+      this.maxBytes,
+    );
   }
 
   /** The live end of a running build's log, or undefined when nothing is being written. */

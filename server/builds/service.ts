@@ -8,6 +8,7 @@ import { builds, FINISHED_STATES, profiles, vmRuns, type BuildRow, type BuildSta
 import { AppError } from "@/server/errors";
 import { mkosiVersion } from "@/server/host/facts";
 import { render } from "@/server/mkosi/render";
+import { rootScripts } from "@/server/mkosi/scripts";
 import { getProfile } from "@/server/profiles/service";
 import { writeProject } from "@/server/profiles/project-dir";
 import { validateDocument } from "@/server/mkosi/validate";
@@ -17,6 +18,7 @@ import { preflight, type PreflightOptions } from "./preflight";
 import type { BuildQueue } from "./queue";
 import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
 import { readBuildProfile } from "./job";
+import { requireTrust } from "./trust";
 
 // --- views -----------------------------------------------------------------------------------
 
@@ -133,11 +135,13 @@ function getRow(db: Db, id: number): BuildRow {
 export interface StartInput {
   profileId: number;
   incremental?: boolean;
+  /** The digest of the profile's scripts, confirmed after reading them (see server/builds/trust.ts). */
+  trustScripts?: string;
 }
 
 /**
- * Checks that this machine can build the profile, snapshots its rendered files into a new
- * build folder, and queues the build.
+ * Checks that the profile's scripts are confirmed and that this machine can build it,
+ * snapshots its rendered files into a new build folder, and queues the build.
  */
 export async function startBuild(queue: BuildQueue, input: StartInput, checks: Omit<PreflightOptions, "dataDir"> = {}): Promise<BuildDetail> {
   const db = queue.db;
@@ -145,6 +149,8 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
   const valid = validateDocument(profile.document);
   if (!valid.ok) throw AppError.invalid(valid.problems);
   const doc = valid.doc;
+  // Before anything runs: scripts that run as root need a person's confirmation.
+  const trust = requireTrust(profile, rootScripts(doc), input.trustScripts);
   await preflight(doc, { dataDir: queue.dataDir, ...checks });
   const mkosi = await mkosiVersion();
   if (!mkosi) throw AppError.field(["host", "tools", "mkosi"], "mkosi is not installed: run scripts/setup-host.sh as root", "PRECONDITION_FAILED");
@@ -170,6 +176,7 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
     await mkdir(paths.output, { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
     await writeFile(join(paths.dir, "profile.json"), JSON.stringify(doc, null, 2));
+    if (trust) db.update(profiles).set({ trustedScripts: trust }).where(eq(profiles.id, profile.id)).run();
   } catch (e) {
     db.delete(builds).where(eq(builds.id, row.id)).run();
     await rm(paths.dir, { recursive: true, force: true });

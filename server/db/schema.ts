@@ -1,6 +1,16 @@
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 
+/**
+ * The scripts a person confirmed before a build of a profile ran them as root: the digest of
+ * the whole list (what the confirmation named) and one digest per script, so a later build
+ * needs no new confirmation while every script it would run is among those.
+ */
+export interface TrustedScripts {
+  digest: string;
+  scripts: string[];
+}
+
 export const profiles = sqliteTable("profiles", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
@@ -9,6 +19,8 @@ export const profiles = sqliteTable("profiles", {
   revision: integer("revision").notNull().default(1),
   /** Boot-check every successful build of this profile in a VM. */
   bootCheckAfterBuild: integer("boot_check_after_build", { mode: "boolean" }).notNull().default(false),
+  /** null until a build of scripts that run as root was confirmed (server/builds/trust.ts). */
+  trustedScripts: text("trusted_scripts", { mode: "json" }).$type<TrustedScripts>(),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });

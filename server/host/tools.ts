@@ -184,9 +184,34 @@ export function probeTools(names: readonly string[], signal?: AbortSignal): Prom
   return Promise.all(names.map((n) => probe(toolDef(n), signal)));
 }
 
-/** Every tool's status; versions are read in parallel, each with a timeout. */
-export async function hostTools(signal?: AbortSignal): Promise<HostTools> {
-  const tools = await Promise.all(TOOLS.map((t) => probe(t, signal)));
+/** Every tool's status, probed now; versions are read in parallel, each with a timeout. */
+async function probeAll(): Promise<HostTools> {
+  const tools = await Promise.all(TOOLS.map((t) => probe(t)));
   const missingPackages = [...new Set(tools.flatMap((t) => (t.fixPackage ? [t.fixPackage] : [])))];
   return { tools, missingPackages, setupCommand: SETUP_COMMAND, installCommand: installCommand(missingPackages) };
+}
+
+// One look-up for the server's life (a probe starts a process per tool): the tools change only
+// when someone installs one, and then "Check again" asks for a refresh. On globalThis so Next's
+// dev reloads share it.
+const cache = globalThis as { __imageStudioHostTools?: { result: Promise<HostTools>; settled: boolean } };
+
+/**
+ * Every tool's status: the look-up made earlier in this server run, or a new one with
+ * `refresh` (which joins a look-up that is still running rather than starting another).
+ */
+export function hostTools(opts: { refresh?: boolean } = {}): Promise<HostTools> {
+  const c = cache.__imageStudioHostTools;
+  if (c && (!opts.refresh || !c.settled)) return c.result;
+  const entry = { result: probeAll(), settled: false };
+  cache.__imageStudioHostTools = entry;
+  entry.result.then(
+    () => (entry.settled = true),
+    () => {
+      // A failed look-up is not kept: the next call tries again.
+      entry.settled = true;
+      if (cache.__imageStudioHostTools === entry) cache.__imageStudioHostTools = undefined;
+    },
+  );
+  return entry.result;
 }

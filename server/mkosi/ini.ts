@@ -137,6 +137,45 @@ export function parseIni(text: string, opts: ParseIniOptions = {}): IniEntry[] {
   return out;
 }
 
+/**
+ * Every setting mkosi could read from a file, for finding what it may run: like parseIni, but
+ * a line mkosi would stop at is skipped and reading goes on, and every section counts (mkosi
+ * reads only its own, and stops at the first bad line). It finds at least what mkosi reads.
+ */
+export function scanIni(text: string): IniSetting[] {
+  const out: IniSetting[] = [];
+  let section: string | undefined;
+  let pending: { key: string; value: string; line: number } | undefined;
+  const flush = () => {
+    if (section !== undefined && pending) out.push({ type: "setting", section, ...pending });
+    pending = undefined;
+  };
+  pySplitLines(pyDedent(text.replace(/\r\n?/g, "\n"))).forEach((raw, index) => {
+    let line = raw;
+    for (const c of ["#", ";"]) {
+      const at = line.indexOf(c);
+      if (at >= 0) line = line.slice(0, at);
+    }
+    if (pyStrip(line) === "") return;
+    if (pending && isPySpace(line[0])) {
+      pending.value = `${pending.value}\n${pyStrip(line)}`;
+      return;
+    }
+    flush();
+    line = pyStrip(line);
+    if (line[0] === "[") {
+      const name = pyStrip(line.slice(1, line.endsWith("]") ? -1 : undefined));
+      if (name) section = name;
+      return;
+    }
+    const eq = line.indexOf("=");
+    if (section === undefined || eq <= 0) return;
+    pending = { key: pyStrip(line.slice(0, eq)), value: pyStrip(line.slice(eq + 1)), line: index + 1 };
+  });
+  flush();
+  return out;
+}
+
 /** The settings of parsed entries, without the section markers. */
 export function iniSettings(entries: readonly IniEntry[]): IniSetting[] {
   return entries.filter((e): e is IniSetting => e.type === "setting");

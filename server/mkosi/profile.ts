@@ -2,7 +2,7 @@
 // Types are inferred from these schemas; the settings part is derived from the model.
 import { z } from "zod";
 import { FEATURE_VALUES, SETTINGS, type SettingDef, type SettingValues, type ValuePattern } from "./settings";
-import { parseSize } from "./size";
+import { formatBytes, parseSize } from "./size";
 
 /** Characters that would change the structure of an INI-style file if written into a value. */
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -175,6 +175,35 @@ export const extraFileSchema = z.object({
 export type ExtraFile = z.infer<typeof extraFileSchema>;
 
 /**
+ * Imported files kept as written, in bytes as written to disk: each, and all of a profile's
+ * together. The whole document lives in one database row and travels to the editor on every
+ * load and save, so it stays far below what an upload may unpack.
+ */
+export const RAW_FILE_LIMITS = { fileBytes: 16 * 1024 * 1024, totalBytes: 32 * 1024 * 1024 } as const;
+
+/** UTF-8 length of a string, without encoding it. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** The bytes a raw file takes on disk (a link: its target). */
+export function rawFileBytes(f: { encoding: "utf8" | "base64" | "symlink"; content: string }): number {
+  if (f.encoding !== "base64") return utf8Length(f.content);
+  const pad = f.content.endsWith("==") ? 2 : f.content.endsWith("=") ? 1 : 0;
+  return Math.floor((f.content.length * 3) / 4) - pad;
+}
+
+/**
  * Imported content the model does not know, written back byte for byte on export. A symlink
  * (encoding "symlink", content = its target) is only kept inside an image tree, where it is
  * image content rather than a pointer on this host.
@@ -186,8 +215,21 @@ export const rawFileSchema = z.object({
   mode: z.number().int().min(0).max(0o7777),
   /** Why it is kept raw, shown in the UI. */
   reason: z.string().max(200),
+}).superRefine((f, ctx) => {
+  const bytes = rawFileBytes(f);
+  if (bytes > RAW_FILE_LIMITS.fileBytes)
+    ctx.addIssue({ code: "custom", path: ["content"], message: `${f.path} has ${bytes.toLocaleString("en-US")} bytes: a file kept as written must be at most ${formatBytes(RAW_FILE_LIMITS.fileBytes)}` });
 });
 export type RawFile = z.infer<typeof rawFileSchema>;
+
+const rawFilesSchema = z.array(rawFileSchema).superRefine((files, ctx) => {
+  const total = files.reduce((n, f) => n + rawFileBytes(f), 0);
+  if (total > RAW_FILE_LIMITS.totalBytes)
+    ctx.addIssue({
+      code: "custom",
+      message: `the files kept as written hold ${formatBytes(total)} (${total.toLocaleString("en-US")} bytes) together: at most ${formatBytes(RAW_FILE_LIMITS.totalBytes)} fit in a profile (leave large files such as local packages out of the project)`,
+    });
+});
 
 /** A setting of mkosi.conf that the model does not know, kept in place on export. */
 export const rawSettingSchema = z.object({
@@ -214,7 +256,7 @@ export const profileDocumentSchema = z.object({
   overlay: overlaySchema.default({ scheme: "readonly" }),
   extraFiles: z.array(extraFileSchema).default([]),
   rawSettings: z.array(rawSettingSchema).default([]),
-  rawFiles: z.array(rawFileSchema).default([]),
+  rawFiles: rawFilesSchema.default([]),
 });
 export type ProfileDocument = z.infer<typeof profileDocumentSchema>;
 export type ProfileDocumentInput = z.input<typeof profileDocumentSchema>;

@@ -16,7 +16,7 @@ const shared = globalThis as { __imageStudioProcesses?: { running: Map<number, O
 const state = (shared.__imageStudioProcesses ??= { running: new Map(), nextId: 1 });
 const running = state.running;
 
-export interface RunOptions extends Pick<Options, "cwd" | "env" | "timeout"> {
+export interface RunOptions extends Pick<Options, "cwd" | "env" | "extendEnv" | "timeout"> {
   /** Aborting this also stops the child. */
   signal?: AbortSignal;
 }
@@ -43,6 +43,7 @@ export async function runOwned(name: string, file: string, args: readonly string
   const child = execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,
+    extendEnv: opts.extendEnv,
     timeout: opts.timeout,
     cancelSignal: o.controller.signal,
     forceKillAfterDelay: 5_000,

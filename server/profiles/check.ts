@@ -1,12 +1,19 @@
 // "Check with mkosi": render the profile into a temporary folder and let the installed mkosi
 // parse it (`mkosi --json summary`, no build). mkosi's complaints are tied to form fields
 // where the message or the value mkosi read back tells which field it is.
+//
+// mkosi runs some project files while it parses (executable credentials; in 25 and later an
+// executable mkosi.version and the like): the check writes no file with a run bit, leaves out
+// those mkosi 25 would refuse to read instead, and says which files were not run
+// (server/mkosi/scripts.ts decides). A project whose settings lead mkosi to files outside it
+// is not handed to mkosi at all. Credentials never come back in the summary.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkosiVersion } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectiveCommandLine, effectivePartitions, render, repartPath } from "@/server/mkosi/render";
+import { checkPlan, type OutsideSetting } from "@/server/mkosi/scripts";
 import { SETTINGS } from "@/server/mkosi/settings";
 import { validateDocument } from "@/server/mkosi/validate";
 import { runOwned } from "@/server/processes/registry";
@@ -24,10 +31,15 @@ export interface CheckResult {
   ok: boolean;
   mkosiVersion: string | null;
   problems: CheckProblem[];
-  /** mkosi's view of the image (Images[0] of the summary) when it parsed. */
+  /** mkosi's view of the image (Images[0] of the summary) when it parsed; credentials' values hidden. */
   summary?: Record<string, unknown>;
+  /** Files of the project mkosi would run while reading it (or right after, in a build), which the check did not run. */
+  notRun: string[];
   durationMs: number;
 }
+
+/** What the summary shows in place of a credential's value. */
+export const HIDDEN_CREDENTIAL = "(not shown)";
 
 // mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
 const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
@@ -38,7 +50,7 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
 
   // The form's own rules first: a document that fails them is never written to disk.
   const valid = validateDocument(input);
-  if (!valid.ok) return done({ ok: false, mkosiVersion: null, problems: valid.problems.map((p) => ({ ...p, severity: "error" })) });
+  if (!valid.ok) return done({ ok: false, mkosiVersion: null, problems: valid.problems.map((p) => ({ ...p, severity: "error" })), notRun: [] });
   const doc = valid.doc;
 
   const mkosi = await mkosiVersion();
@@ -47,25 +59,49 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
       ok: false,
       mkosiVersion: null,
       problems: [{ path: null, message: "mkosi is not installed on this machine: run scripts/setup-host.sh as root", severity: "error" }],
+      notRun: [],
     });
+
+  const plan = checkPlan(render(doc, { mkosiMajor: mkosi.major }), mkosi.major);
+  const notRun = plan.notRun;
+  if (plan.outside.length > 0)
+    return done({ ok: false, mkosiVersion: mkosi.version, problems: plan.outside.map((o) => ({ path: outsidePath(o, doc), message: o.message, severity: "error" })), notRun });
 
   const dir = await mkdtemp(join(tmpdir(), "image-studio-check-"));
   try {
     const project = join(dir, "project");
-    await writeProject(project, render(doc, { mkosiMajor: mkosi.major }));
-    const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: project, timeout: 60_000, signal });
+    await writeProject(project, plan.files);
+    // Not the server's environment: PassEnvironment= would copy it into the summary.
+    const env = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C.UTF-8" };
+    const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: project, timeout: 60_000, signal, env, extendEnv: false });
     const severity = r.exitCode === 0 ? "warning" : "error";
     const problems: CheckProblem[] = meaningfulLines(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
       if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
-      return done({ ok: false, mkosiVersion: mkosi.version, problems });
+      return done({ ok: false, mkosiVersion: mkosi.version, problems, notRun });
     }
-    const summary = (JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {};
+    const summary = hideCredentials((JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {});
     problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)));
-    return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary });
+    return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary, notRun });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The summary with every credential's value replaced: a credential may be a secret, or what a script printed. */
+export function hideCredentials(summary: Record<string, unknown>): Record<string, unknown> {
+  const c = summary.Credentials;
+  if (c === undefined || c === null) return summary;
+  const names = typeof c === "object" && !Array.isArray(c) ? Object.keys(c) : [];
+  return { ...summary, Credentials: Object.fromEntries(names.map((n) => [n, HIDDEN_CREDENTIAL])) };
+}
+
+/** The field of a setting that leads outside the project: a raw setting of mkosi.conf, or the raw file that holds it. */
+function outsidePath(o: OutsideSetting, doc: ProfileDocument): (string | number)[] | null {
+  const file = doc.rawFiles.findIndex((f) => f.path === o.file);
+  if (file >= 0) return ["rawFiles", file];
+  const raw = doc.rawSettings.findIndex((s) => s.key.replace(/^@/, "") === o.key && s.value.split(/[,\n]/).some((v) => v.trim() === o.value));
+  return raw >= 0 ? ["rawSettings", raw] : locate(o.message, doc);
 }
 
 function meaningfulLines(text: unknown): string[] {

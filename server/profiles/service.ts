@@ -5,16 +5,20 @@ import { profiles, type ProfileRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { findPreset, type HostFacts } from "@/server/mkosi/presets";
 import { emptyDocument, profileNameSchema, type ProfileDocument } from "@/server/mkosi/profile";
+import { rootScripts, scriptLabel } from "@/server/mkosi/scripts";
 import { validateDocument, zodProblems } from "@/server/mkosi/validate";
 
 export type ProfileSummary = Pick<ProfileRow, "id" | "name" | "revision" | "createdAt" | "updatedAt" | "bootCheckAfterBuild"> & {
   distribution: string | undefined;
   release: string | undefined;
+  /** What a build runs as root (files, or "file (Key=value)"): non-empty marks a profile that runs code as root. */
+  rootScripts: string[];
 };
 
 function summary(row: ProfileRow): ProfileSummary {
   const { id, name, revision, createdAt, updatedAt, bootCheckAfterBuild, document } = row;
-  return { id, name, revision, createdAt, updatedAt, bootCheckAfterBuild, distribution: document.settings.Distribution, release: document.settings.Release };
+  const scripts = rootScripts(document).map(scriptLabel);
+  return { id, name, revision, createdAt, updatedAt, bootCheckAfterBuild, distribution: document.settings.Distribution, release: document.settings.Release, rootScripts: scripts };
 }
 
 function checkName(name: string): string {

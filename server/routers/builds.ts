@@ -9,9 +9,15 @@ const positive = z.number().int().positive();
 const id = z.object({ id: positive });
 
 export const buildsRouter = router({
-  /** Checks the host, snapshots the profile's files and queues a build of it. */
+  /** Checks the host and the confirmation of the profile's scripts, snapshots its files and queues a build of it. */
   start: procedure
-    .input(z.object({ profileId: positive, incremental: z.boolean().optional() }))
+    .input(
+      z.object({
+        profileId: positive,
+        incremental: z.boolean().optional(),
+        trustScripts: z.string().regex(/^[0-9a-f]{64}$/, "must be the digest (64 hex digits) that a refusal of this build named").optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => builds.startBuild(buildQueue(ctx.db), input)),
   /** Removes a queued build from the queue, or stops a running one (returns once it has ended). */
   cancel: procedure.input(id).mutation(({ ctx, input }) => builds.cancelBuild(buildQueue(ctx.db), input.id)),

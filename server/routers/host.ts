@@ -8,6 +8,8 @@ export const hostRouter = router({
     const facts = ctx.host();
     return { osId: facts.osId, aptRepositories: facts.aptRepositories, mkosi: (await mkosiVersion()) ?? null, importRoots: importRoots() };
   }),
-  /** Which tools this machine has, their versions, and the command that installs what is missing. */
-  tools: procedure.query(({ signal }) => hostTools(signal)),
+  /** Which tools this machine has, their versions, and the command that installs what is missing (looked up once per server run). */
+  tools: procedure.query(() => hostTools()),
+  /** Looks the tools up again (after installing one) and returns the new answer. */
+  refreshTools: procedure.mutation(() => hostTools({ refresh: true })),
 });

@@ -31,9 +31,9 @@ export const vmsRouter = router({
     }),
   /** Turns the VM off; returns the run once QEMU has ended. */
   stop: procedure.input(run).mutation(({ ctx, input }) => vms.stopVm(vms.vms(ctx.db), input.runId)),
-  /** Keys typed into the console (as the terminal sends them). */
+  /** Keys typed into the console (as the terminal sends them), within the console's input rate. */
   input: procedure.input(run.extend({ data: z.string().min(1, "must not be empty") })).mutation(({ ctx, input }) => {
-    vms.vms(ctx.db).input(input.runId, input.data);
+    vms.vms(ctx.db).type(input.runId, input.data);
     return { ok: true as const };
   }),
   get: procedure.input(run).query(({ ctx, input }) => vms.getRun(vms.vms(ctx.db), input.runId)),

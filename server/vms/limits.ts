@@ -4,5 +4,11 @@
 /** Largest piece of typed console input taken in one vms.input call, in UTF-8 bytes. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
+/**
+ * Typed console input a VM takes: one full piece at once, then this many bytes a second
+ * (far beyond typing, and a paste goes through at that pace).
+ */
+export const INPUT_RATE = { bytesPerSecond: 16 * 1024, burstBytes: MAX_INPUT_BYTES } as const;
+
 /** Seconds a boot check waits from QEMU's start for the login prompt (and again after its reboot). */
 export const LOGIN_TIMEOUT_S = { min: 30, max: 3600, default: 600 } as const;

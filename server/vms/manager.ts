@@ -8,16 +8,18 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { factsOf } from "@/server/artifacts/list";
 import { classify } from "@/server/artifacts/kinds";
-import { LogStore } from "@/server/builds/log-store";
+import { LogLimitError, LogStore } from "@/server/builds/log-store";
 import { buildPaths } from "@/server/builds/paths";
 import { stopLeftovers } from "@/server/builds/procs";
 import type { BuildQueue } from "@/server/builds/queue";
 import type { Db } from "@/server/db/client";
 import { builds, vmRuns, type VmPurpose, type VmRunRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
+import { formatBytes } from "@/server/mkosi/size";
 import { onShutdown, startOwned } from "@/server/processes/registry";
 import { accelFromEnv, findFirmware, findQemu, probeKvm, type AccelChoice } from "./host";
-import { MAX_INPUT_BYTES } from "./limits";
+import { InputRate } from "./input-rate";
+import { INPUT_RATE, MAX_INPUT_BYTES } from "./limits";
 import { CPUS, MEMORY_MIB, qemuArgs, type Firmware, type VmOptions } from "./qemu-args";
 
 export const DEFAULT_VM_OPTIONS: VmOptions = { memoryMib: MEMORY_MIB.default, cpus: CPUS.default, network: false };
@@ -29,6 +31,8 @@ interface LiveVm {
   buildId: number;
   controller: AbortController;
   stdin: PassThrough;
+  /** What a person may still type now (vms.input). */
+  typing: InputRate;
   startedAt: number;
   /** Settles when QEMU has ended and the row says so. */
   done: Promise<void>;
@@ -37,6 +41,8 @@ interface LiveVm {
 export interface VmManagerOptions {
   /** Override for tests: the firmware pairs to look for. */
   firmware?: readonly Firmware[];
+  /** Override for tests: typed input's rate (default INPUT_RATE). */
+  inputRate?: { bytesPerSecond: number; burstBytes: number };
 }
 
 export const vmsRoot = (dataDir: string) => join(dataDir, "vms");
@@ -127,7 +133,7 @@ export class VmManager {
     const controller = new AbortController();
     const stdin = new PassThrough();
     let resolveDone!: () => void;
-    const live: LiveVm = { runId: row.id, buildId, controller, stdin, startedAt: Date.now(), done: new Promise((r) => (resolveDone = r)) };
+    const live: LiveVm = { runId: row.id, buildId, controller, stdin, typing: new InputRate(this.opts.inputRate), startedAt: Date.now(), done: new Promise((r) => (resolveDone = r)) };
     this.live.set(row.id, live);
     try {
       await mkdir(dir, { recursive: true });
@@ -142,7 +148,16 @@ export class VmManager {
       let errors = "";
       child.stderr.on("data", (d: Buffer) => (errors = (errors + d.toString()).slice(-4096)));
       const pumped = (async () => {
-        for await (const chunk of child.stdout as AsyncIterable<Buffer>) await writer.append(chunk);
+        for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+          if (writer.overLimit) continue; // QEMU is being stopped: drain what it still prints
+          try {
+            await writer.append(chunk);
+          } catch (e) {
+            if (!(e instanceof LogLimitError)) throw e;
+            // A console that would fill the disk ends the VM, saying why.
+            if (!controller.signal.aborted) controller.abort(new Error(`stopped: ${e.message}`));
+          }
+        }
       })();
       void (async () => {
         const r = await child.done;
@@ -183,12 +198,36 @@ export class VmManager {
     return this.getRun(runId);
   }
 
-  /** Sends what the user typed to the VM's serial console. */
+  /** Sends text to the VM's serial console (the boot check's own commands; a person's go through type()). */
   input(runId: number, data: string): void {
+    this.liveConsole(runId, data).stdin.write(data);
+  }
+
+  /**
+   * What a person typed, within the console's input rate (INPUT_RATE): more than that is
+   * refused with TOO_MANY_REQUESTS and the time to wait in details.retryAfterMs.
+   */
+  type(runId: number, data: string): void {
+    const v = this.liveConsole(runId, data);
+    const wait = v.typing.take(Buffer.byteLength(data));
+    if (wait > 0) {
+      const rate = this.opts.inputRate ?? INPUT_RATE;
+      const limit = `${formatBytes(rate.bytesPerSecond)} a second, ${formatBytes(rate.burstBytes)} at once`;
+      throw new AppError(
+        "TOO_MANY_REQUESTS",
+        `data: more console input than the VM takes (${limit}): send it again in ${Math.ceil(wait / 100) / 10} s`,
+        [{ path: ["data"], message: `more console input than the VM takes (${limit})` }],
+        { retryAfterMs: wait },
+      );
+    }
+    v.stdin.write(data);
+  }
+
+  private liveConsole(runId: number, data: string): LiveVm {
     const v = this.live.get(runId);
     if (!v) throw AppError.field(["runId"], `VM run ${runId} is not running: there is no console to type into`, "CONFLICT");
     if (Buffer.byteLength(data) > MAX_INPUT_BYTES) throw AppError.field(["data"], `must be at most ${MAX_INPUT_BYTES} bytes at a time`);
-    v.stdin.write(data);
+    return v;
   }
 
   /** Waits for a run's VM to end (tests, benchmarks). */

@@ -8,6 +8,8 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const dataDir = await mkdtemp(join(tmpdir(), "builds-api-"));
@@ -383,6 +385,34 @@ describe("host tools", () => {
     expect(t.setupCommand).toBe("scripts/setup-host.sh");
     expect(t.installCommand === null).toBe(t.missingPackages.length === 0);
   });
+
+  it("looks the tools up once per server run, and again only when asked to", async () => {
+    // A stand-in mkosi first in PATH counts how often it is asked for its version.
+    const bin = join(dataDir, "counting-bin");
+    const count = join(dataDir, "mkosi-asked");
+    await execa("mkdir", ["-p", bin]);
+    await writeFile(join(bin, "mkosi"), `#!/bin/sh\necho x >> ${count}\nexec /usr/bin/mkosi "$@"\n`, { mode: 0o755 });
+    const asked = async () => (await readFile(count, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const fresh = await api.host.refreshTools();
+      expect(fresh.tools.find((x) => x.name === "mkosi")?.path).toBe(join(bin, "mkosi"));
+      expect(await asked()).toBe(1);
+      // A batch of look-ups starts nothing: each gets the same answer.
+      const again = await Promise.all(Array.from({ length: 20 }, () => api.host.tools()));
+      for (const t of again) expect(t).toBe(fresh);
+      expect(await asked()).toBe(1);
+      // Refreshes at the same time share one look-up.
+      const [r1, r2] = await Promise.all([api.host.refreshTools(), api.host.refreshTools()]);
+      expect(r1).toBe(r2);
+      expect(await asked()).toBe(2);
+      expect(await api.host.tools()).toBe(r1);
+    } finally {
+      process.env.PATH = path;
+      await api.host.refreshTools();
+    }
+  });
 });
 
 describe("restarts", () => {
@@ -476,5 +506,104 @@ describe("restarts", () => {
     expect(log).toContain("[image-studio] the server stopped during the build");
     db3.$client.close();
     await mode("ok");
+  }, 60_000);
+});
+
+describe("trust before scripts run", () => {
+  type Review = { digest: string; scripts: { path: string; kind: string; mode: number; content: string; size: number; trusted: boolean }[] };
+  const details = (e: TRPCError) => (e.cause as InstanceType<typeof AppError>).details as unknown as Review;
+  const POSTINST = "#!/bin/sh\necho configuring the image\n";
+  let scripted: number;
+
+  /** An mkosi project archive with modes, imported through the API as an upload is. */
+  async function importProject(name: string, entries: Record<string, { data: string; mode: number }>) {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    const done = (async () => {
+      for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+    })();
+    for (const [path, e] of Object.entries(entries))
+      await new Promise<void>((resolve, reject) => pack.entry({ name: `${name}/${path}`, mode: e.mode }, e.data, (err) => (err ? reject(err) : resolve())));
+    pack.finalize();
+    await done;
+    const form = new FormData();
+    form.set("file", new File([gzipSync(Buffer.concat(chunks))], `${name}.tar.gz`));
+    return (await api.profiles.importArchive(form)).profile;
+  }
+
+  const withScript = async (path: string, content: string | null, mode = 0o755) => {
+    const p = await api.profiles.get({ id: scripted });
+    const rawFiles = p.document.rawFiles.filter((f) => f.path !== path);
+    if (content !== null) rawFiles.push({ path, encoding: "utf8", content, mode, reason: "script" });
+    await api.profiles.save({ id: scripted, revision: p.revision, document: { ...p.document, rawFiles } });
+  };
+
+  beforeAll(async () => {
+    const profile = await importProject("scripted", {
+      "mkosi.conf": { data: "[Distribution]\nDistribution=debian\nRelease=bookworm\n", mode: 0o644 },
+      "mkosi.postinst": { data: POSTINST, mode: 0o755 },
+    });
+    scripted = profile.id;
+  });
+
+  it("marks the profile as one that runs code as root", async () => {
+    const list = await api.profiles.list();
+    expect(list.find((p) => p.id === scripted)?.rootScripts).toEqual(["mkosi.postinst"]);
+    expect(list.find((p) => p.id === profileId)?.rootScripts).toEqual([]);
+  });
+
+  it("refuses the first build with 412, the scripts and their digest, and queues nothing", async () => {
+    const e = await failure(api.builds.start({ profileId: scripted }));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/runs code as root.*mkosi\.postinst.*"trustScripts": "[0-9a-f]{64}"/);
+    const d = details(e);
+    expect(d.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.scripts).toEqual([expect.objectContaining({ path: "mkosi.postinst", kind: "script", mode: 0o755, content: POSTINST, size: POSTINST.length, trusted: false })]);
+    expect(await api.builds.list({ profileId: scripted })).toEqual([]);
+
+    // The same over HTTP, as curl sees it: status 412 and error.data.details.
+    const res = await app.api.fetch("/api/trpc/builds.start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ profileId: scripted }) });
+    expect(res.status).toBe(412);
+    const body = (await res.json()) as { error: { data: { details: Review } } };
+    expect(body.error.data.details).toEqual(d);
+  });
+
+  it("refuses a digest that is not the scripts' own", async () => {
+    const e = await failure(api.builds.start({ profileId: scripted, trustScripts: "0".repeat(64) }));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/trustScripts names other scripts/);
+    const bad = await failure(api.builds.start({ profileId: scripted, trustScripts: "yes" }));
+    expect(bad.code).toBe("BAD_REQUEST");
+    expect(await api.builds.list({ profileId: scripted })).toEqual([]);
+  });
+
+  it("builds with the digest shown, and later builds of the same scripts need nothing", async () => {
+    const { digest } = details(await failure(api.builds.start({ profileId: scripted })));
+    const first = await finished((await api.builds.start({ profileId: scripted, trustScripts: digest })).id);
+    expect(first.state).toBe("succeeded");
+    expect(existsSync(join(buildPaths(dataDir, first.id).project, "mkosi.postinst"))).toBe(true);
+    const again = await finished((await api.builds.start({ profileId: scripted })).id);
+    expect(again.state).toBe("succeeded");
+  });
+
+  it("asks again after a byte of a script changes, after its mode changes, and for a new script; not after one is removed", async () => {
+    await withScript("mkosi.postinst", `${POSTINST}echo one more line\n`);
+    const changed = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(changed.scripts).toEqual([expect.objectContaining({ path: "mkosi.postinst", trusted: false, content: `${POSTINST}echo one more line\n` })]);
+    await api.builds.start({ profileId: scripted, trustScripts: changed.digest }).then((b) => finished(b.id));
+
+    await withScript("mkosi.postinst", `${POSTINST}echo one more line\n`, 0o700);
+    const mode = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(mode.digest).not.toBe(changed.digest);
+    await api.builds.start({ profileId: scripted, trustScripts: mode.digest }).then((b) => finished(b.id));
+
+    await withScript("mkosi.build", "#!/bin/sh\nmake\n");
+    const added = details(await failure(api.builds.start({ profileId: scripted })));
+    expect(added.scripts.map((s) => [s.path, s.trusted])).toEqual([["mkosi.build", false], ["mkosi.postinst", true]]);
+    await api.builds.start({ profileId: scripted, trustScripts: added.digest }).then((b) => finished(b.id));
+
+    // Fewer scripts than were confirmed run nothing new.
+    await withScript("mkosi.build", null);
+    expect((await finished((await api.builds.start({ profileId: scripted })).id)).state).toBe("succeeded");
   }, 60_000);
 });

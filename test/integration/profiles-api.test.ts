@@ -112,15 +112,15 @@ describe("creating and listing", () => {
     expect((await api.profiles.create({ name: "  Spaced  " })).name).toBe("Spaced");
   });
 
-  it("lists profiles by name with their last modification, distribution and release", async () => {
+  it("lists profiles by name with their last modification, distribution, release and what they run as root", async () => {
     const b = await api.profiles.create({ name: "b-debian", presetId: "immutable-debian-12" });
     const a = await api.profiles.create({ name: "a-blank" });
     await sleep(5);
     const saved = await api.profiles.save({ id: b.id, revision: 1, document: b.document });
     const list = await api.profiles.list();
     expect(list).toEqual([
-      { id: a.id, name: "a-blank", revision: 1, bootCheckAfterBuild: false, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined },
-      { id: b.id, name: "b-debian", revision: 2, bootCheckAfterBuild: false, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm" },
+      { id: a.id, name: "a-blank", revision: 1, bootCheckAfterBuild: false, createdAt: a.createdAt, updatedAt: a.updatedAt, distribution: undefined, release: undefined, rootScripts: [] },
+      { id: b.id, name: "b-debian", revision: 2, bootCheckAfterBuild: false, createdAt: b.createdAt, updatedAt: saved.updatedAt, distribution: "debian", release: "bookworm", rootScripts: [] },
     ]);
     expect(Date.parse(list[1]!.updatedAt)).toBeGreaterThan(Date.parse(b.updatedAt));
     // No documents in the list.
@@ -203,6 +203,16 @@ describe("saving", () => {
     expect(got.document.settings.Packages).toContain("htop");
     const again = await api.profiles.save({ id: row.id, revision: 2, document: got.document });
     expect(again.revision).toBe(3);
+  });
+
+  it("refuses files kept as written beyond their total size, naming the field, and stores nothing", async () => {
+    const row = await api.profiles.create({ name: "Big files", presetId: "immutable-debian-12" });
+    const big = (path: string) => ({ path, encoding: "base64" as const, content: Buffer.alloc(12 * 1024 * 1024).toString("base64"), mode: 0o644, reason: "local package" });
+    const doc = { ...row.document, rawFiles: [big("mkosi.packages/a.deb"), big("mkosi.packages/b.deb"), big("mkosi.packages/c.deb")] };
+    const e = await failure(api.profiles.save({ id: row.id, revision: 1, document: doc }));
+    expect(e.code).toBe("BAD_REQUEST");
+    expect(problemsOf(e)).toEqual([{ path: ["rawFiles"], message: expect.stringMatching(/hold 36 MiB .* together: at most 32 MiB/) }]);
+    expect(await api.profiles.get({ id: row.id })).toMatchObject({ revision: 1, document: row.document });
   });
 
   it("two tabs: the first save wins, the second gets CONFLICT with the current revision, nothing lost or half-saved", async () => {

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeUtf8Length, LogStore, MAX_EVENT_BYTES, type LogEvent } from "@/server/builds/log-store";
+import { completeUtf8Length, DEFAULT_MAX_LOG_BYTES, LogLimitError, LogStore, MAX_EVENT_BYTES, maxLogBytesFromEnv, type LogEvent } from "@/server/builds/log-store";
 
 let dir: string;
 let store: LogStore;
@@ -221,5 +221,29 @@ describe("following a log", () => {
     controller.abort();
     expect((await next).done).toBe(true);
     await writer.close();
+  });
+});
+
+describe("the size limit", () => {
+  it("keeps what fits, refuses the rest with a LogLimitError, and takes the server's note beyond it", async () => {
+    const capped = new LogStore(dir, "console.log", 100);
+    const w = await capped.open(500);
+    await w.append(Buffer.from("a".repeat(60)));
+    const e = await w.append(Buffer.from("b".repeat(60))).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(LogLimitError);
+    expect((e as Error).message).toBe("console.log reached its size limit of 100 B (IMAGE_STUDIO_MAX_LOG_BYTES)");
+    expect(w.overLimit).toBe(e);
+    await expect(w.append(Buffer.from("c"))).rejects.toBeInstanceOf(LogLimitError);
+    await w.append(Buffer.from("\n[note]"), { note: true });
+    await w.close();
+    expect(await readFile(capped.path(500), "utf8")).toBe(`${"a".repeat(60)}${"b".repeat(40)}\n[note]`);
+  });
+
+  it("is 256 MiB unless IMAGE_STUDIO_MAX_LOG_BYTES says otherwise", () => {
+    expect(maxLogBytesFromEnv({})).toBe(DEFAULT_MAX_LOG_BYTES);
+    expect(DEFAULT_MAX_LOG_BYTES).toBe(256 * 1024 * 1024);
+    expect(maxLogBytesFromEnv({ IMAGE_STUDIO_MAX_LOG_BYTES: "64K" })).toBe(65536);
+    expect(maxLogBytesFromEnv({ IMAGE_STUDIO_MAX_LOG_BYTES: "1000" })).toBe(1000);
+    expect(() => maxLogBytesFromEnv({ IMAGE_STUDIO_MAX_LOG_BYTES: "lots" })).toThrow(/IMAGE_STUDIO_MAX_LOG_BYTES: 'lots' is not a size/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IniError, iniSettings, parseIni, parseUnitFile, pyDedent } from "@/server/mkosi/ini";
+import { IniError, iniSettings, parseIni, parseUnitFile, pyDedent, scanIni } from "@/server/mkosi/ini";
 
 const settings = (text: string) => iniSettings(parseIni(text)).map(({ section, key, value }) => [section, key, value]);
 
@@ -157,5 +157,17 @@ describe("parseUnitFile (mkosi.repart/*.conf)", () => {
     } catch (e) {
       expect((e as IniError).line).toBe(line);
     }
+  });
+});
+
+describe("scanIni", () => {
+  it("reads on past a line mkosi would stop at, in every section, as mkosi joins and strips values", () => {
+    const text = "[Content]\nPackages=a\n  b ; comment\nnot a setting\n[Anything]\n@Credentials = /etc\n[Host\nBuildScripts=x\n";
+    expect(scanIni(text).map((s) => [s.section, s.key, s.value])).toEqual([
+      ["Content", "Packages", "a\nb"],
+      ["Anything", "@Credentials", "/etc"],
+      ["Host", "BuildScripts", "x"],
+    ]);
+    expect(() => parseIni(text)).toThrow();
   });
 });

@@ -2,7 +2,7 @@
 // the field that holds the mistake.
 import { describe, expect, it } from "vitest";
 import { PRESETS, type HostFacts } from "@/server/mkosi/presets";
-import { profileNameSchema, type ProfileDocumentInput } from "@/server/mkosi/profile";
+import { emptyDocument, profileNameSchema, RAW_FILE_LIMITS, type ProfileDocumentInput } from "@/server/mkosi/profile";
 import { effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import type { SettingValues } from "@/server/mkosi/settings";
 import { fieldLabel, formatProblem, validateDocument, type Problem } from "@/server/mkosi/validate";
@@ -396,5 +396,31 @@ describe("problem labels", () => {
 
   it("formatProblem puts the label before the message", () => {
     expect(formatProblem({ path: ["overlay", "label"], message: "is taken" })).toBe("overlay.label: is taken");
+  });
+});
+
+describe("files kept as written", () => {
+  const MiB = 1024 * 1024;
+  const file = (path: string, bytes: number, encoding: "utf8" | "base64" = "utf8") => ({
+    path,
+    encoding,
+    content: encoding === "utf8" ? "x".repeat(bytes) : Buffer.alloc(bytes).toString("base64"),
+    mode: 0o644,
+    reason: "test",
+  });
+  const withRaw = (rawFiles: ReturnType<typeof file>[]) => ({ ...emptyDocument(), rawFiles });
+
+  it("takes files up to the limit each and together", () => {
+    expect(validateDocument(withRaw([file("a", RAW_FILE_LIMITS.fileBytes), file("b", RAW_FILE_LIMITS.totalBytes - RAW_FILE_LIMITS.fileBytes, "base64")])).ok).toBe(true);
+  });
+
+  it("refuses one file over the limit, at that file", () => {
+    const r = validateDocument(withRaw([file("small", 10), file("mkosi.packages/big.deb", RAW_FILE_LIMITS.fileBytes + 1, "base64")]));
+    expect(r.problems).toEqual([{ path: ["rawFiles", 1, "content"], message: expect.stringMatching(/^mkosi\.packages\/big\.deb has 16,777,217 bytes: a file kept as written must be at most 16 MiB$/) }]);
+  });
+
+  it("refuses files that are over the total together, naming both sizes", () => {
+    const r = validateDocument(withRaw([file("a", 12 * MiB), file("b", 12 * MiB, "base64"), file("c", 9 * MiB)]));
+    expect(r.problems).toEqual([{ path: ["rawFiles"], message: expect.stringMatching(/hold 33 MiB \(34,603,008 bytes\) together: at most 32 MiB fit in a profile/) }]);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `profiles` ADD `trusted_scripts` text;
