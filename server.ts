@@ -72,6 +72,8 @@ server.listen(port, hostname, () => {
   console.log(`Image Studio on ${base}${dev ? " (dev)" : ""}${wildcard ? ` and every address of this machine` : ""}`);
   console.log(`Open ${base}/?token=${tokens.current}`);
   if (tokens.source === "file") console.log(`(the token is in ${data}/auth-token; rotate it from the Host page or with scripts/rotate-token.sh)`);
+  if (process.getuid?.() === 0)
+    console.warn("WARNING: running as root, and so will every build, check and VM: start it with scripts/start.sh, which runs it as the image-studio user.");
   const loopback = ["127.0.0.1", "::1", "localhost"].includes(hostname);
   if (!loopback && !tls)
     console.warn(

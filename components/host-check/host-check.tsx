@@ -6,7 +6,11 @@ import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/routers";
 import { CommandLine } from "./command-line";
+
+type Identity = inferRouterOutputs<AppRouter>["host"]["facts"]["identity"];
 
 export function HostCheck() {
   const trpc = useTRPC();
@@ -36,6 +40,8 @@ export function HostCheck() {
           {checking ? "Checking…" : "Check again"}
         </Button>
       </div>
+
+      {facts.data ? <RunsAs who={facts.data.identity} /> : null}
 
       {recheck.isError ? (
         <p role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-2 text-sm text-red-800">
@@ -130,6 +136,33 @@ export function HostCheck() {
           </section>
         </>
       ) : null}
+    </div>
+  );
+}
+
+/** The user the dashboard and everything it starts run as, and whether that user can build. */
+function RunsAs({ who }: { who: Identity }) {
+  const range = who.subuid ? `${who.subuid.start}–${who.subuid.start + who.subuid.count - 1}` : null;
+  return (
+    <div
+      className={cn("rounded-lg border px-4 py-2 text-sm", who.root || who.problems.length ? "border-amber-200 bg-amber-50 text-amber-900" : "border-slate-200 bg-white text-slate-700")}
+      data-testid="host-user"
+      data-user={who.user}
+      data-root={who.root}
+    >
+      <p>
+        Image Studio runs as <strong className="font-medium">{who.user}</strong> (uid {who.uid}), and so do its builds, checks, conversions and VMs
+        {who.root
+          ? ": as root. Start it with scripts/start.sh, which runs it as the image-studio user."
+          : range
+            ? `; mkosi builds in a user namespace with the subordinate ids ${range} (root in the image is ${who.user} outside it).`
+            : "."}
+      </p>
+      {who.problems.map((p) => (
+        <p key={p} className="mt-1 text-amber-900">
+          {p}
+        </p>
+      ))}
     </div>
   );
 }

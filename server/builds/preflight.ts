@@ -1,8 +1,9 @@
-// Before a build is queued: can this machine build this profile at all? Root, mkosi 24 or
-// later, the tools the profile's output needs, and disk space. A build that would fail for
+// Before a build is queued: can this machine build this profile at all? A user that can run
+// mkosi (root, or one with subordinate ids), mkosi 24 or later, the tools the profile's output needs, and disk space. A build that would fail for
 // one of these reasons fails here, at once, with what to do, instead of minutes later.
 import { statfs } from "node:fs/promises";
 import { AppError } from "@/server/errors";
+import { identity, type Identity } from "@/server/host/identity";
 import { FORMAT_TOOLS, installCommand, probeTools, SETUP_COMMAND, type ToolStatus } from "@/server/host/tools";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectivePartitions } from "@/server/mkosi/render";
@@ -55,8 +56,8 @@ export function buildNeeds(doc: ProfileDocument): BuildNeeds {
 
 export interface PreflightOptions {
   dataDir: string;
-  /** For tests: pretend to be another user. */
-  uid?: number;
+  /** For tests: who builds (otherwise the user the server runs as). */
+  identity?: Pick<Identity, "root" | "problems">;
   /** For tests: the tools' status (otherwise probed now). */
   tools?: ToolStatus[];
   /** For tests: the free bytes (otherwise read from the file system). */
@@ -69,8 +70,9 @@ export async function preflight(doc: ProfileDocument, opts: PreflightOptions): P
   const problems: Problem[] = [];
   const packages: string[] = [];
 
-  const uid = opts.uid ?? process.getuid?.();
-  if (uid !== 0) problems.push({ path: ["host", "user"], message: "mkosi builds as root: start Image Studio as root (scripts/start.sh does)" });
+  // Root builds as it is; another user needs subordinate ids for mkosi's user namespace.
+  const who = opts.identity ?? identity();
+  for (const message of who.problems) problems.push({ path: ["host", "user"], message });
 
   const names = [...new Set(needs.tools.map((t) => t.name))];
   const status = opts.tools ?? (await probeTools(names));

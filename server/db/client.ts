@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { dataDir } from "@/server/config";
 import * as schema from "./schema";
@@ -13,7 +13,9 @@ const MIGRATIONS = resolve(/*turbopackIgnore: true*/ process.env.IMAGE_STUDIO_MI
 
 /** Opens (creating if needed) a SQLite file and brings its schema up to date. */
 export function openDatabase(file: string): Db {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Made readable by its owner only before SQLite opens it; its -wal and -shm files take the same mode.
+  closeSync(openSync(file, "a", 0o600));
   const sqlite = new Database(file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");

@@ -338,12 +338,12 @@ describe("preflight", () => {
   });
 
   it("passes on a machine that has everything", async () => {
-    await expect(preflight(doc, { dataDir, uid: 0, tools: allTools(), freeBytes: MIN_FREE_BYTES })).resolves.toMatchObject({ uki: true, disk: true });
+    await expect(preflight(doc, { dataDir, identity: { root: false, problems: [] }, tools: allTools(), freeBytes: MIN_FREE_BYTES })).resolves.toMatchObject({ uki: true, disk: true });
   });
 
   it("names everything that is missing and the command that installs it", async () => {
     const tools = allTools().map((t) => (t.name === "mksquashfs" ? tool("mksquashfs", false) : t.name === "ukify" ? tool("ukify", true, "ModuleNotFoundError: No module named 'pefile'") : t));
-    const e = await preflight(doc, { dataDir, uid: 1000, tools, freeBytes: 1024 ** 3 }).then(() => undefined, (x: unknown) => x);
+    const e = await preflight(doc, { dataDir, identity: { root: false, problems: ["someone has no range of 65536 subordinate uids"] }, tools, freeBytes: 1024 ** 3 }).then(() => undefined, (x: unknown) => x);
     expect(e).toBeInstanceOf(AppError);
     const err = e as InstanceType<typeof AppError>;
     expect(err.code).toBe("PRECONDITION_FAILED");
