@@ -42,6 +42,11 @@ export interface ServerOptions {
   /** Default: a new temporary folder, removed by stop(). */
   dataDir?: string;
   env?: Record<string, string>;
+  /**
+   * Run the bundle with node directly, as whoever runs the tests (root in CI), the way versions
+   * before scripts/run-server.sh did: to make a data folder a root-run server wrote.
+   */
+  direct?: boolean;
   /** For the server's node, e.g. --cpu-prof (passed as NODE_OPTIONS). */
   nodeArgs?: string[];
   timeoutMs?: number;
@@ -75,7 +80,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const url = `http://127.0.0.1:${port}`;
   // Own process group, so stopping it takes anything it started along.
   const nodeOptions = [process.env.NODE_OPTIONS, ...(opts.nodeArgs ?? [])].filter(Boolean).join(" ");
-  const child = spawn(RUN_SERVER, [], {
+  const child = spawn(opts.direct ? process.execPath : RUN_SERVER, opts.direct ? [SERVER_BUNDLE] : [], {
     cwd: ROOT,
     env: {
       ...process.env,
