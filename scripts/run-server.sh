@@ -41,10 +41,15 @@ if [[ -n $(find "$data" -xdev \( ! -user "$user" -o ! -group "$user" \) -print -
   chmod -R go-rwx "$data"
 fi
 chmod 0700 "$data"
+# A package cache outside the data folder (IMAGE_STUDIO_PACKAGE_CACHE) is the user's too.
+if [[ -n ${IMAGE_STUDIO_PACKAGE_CACHE:-} ]]; then
+  mkdir -p "$IMAGE_STUDIO_PACKAGE_CACHE"
+  [[ -z $(find "$IMAGE_STUDIO_PACKAGE_CACHE" -xdev ! -user "$user" -print -quit) ]] || chown -R "$user:$user" "$IMAGE_STUDIO_PACKAGE_CACHE"
+fi
 
 # The user must reach the checkout (to run it) and the data folder: where a parent folder is
 # closed to others (such as /root), it gets leave to pass through, and nothing more.
-for dir in "$PWD" "$(dirname "$data")"; do
+for dir in "$PWD" "$(dirname "$data")" ${IMAGE_STUDIO_PACKAGE_CACHE:+"$(dirname "$(realpath -m "$IMAGE_STUDIO_PACKAGE_CACHE")")"}; do
   while [[ $dir != / ]]; do
     if ! setpriv --reuid="$user" --regid="$user" --init-groups test -x "$dir" 2>/dev/null; then
       setfacl -m "u:$user:--x" "$dir"

@@ -1,6 +1,6 @@
 // Where a build's files live under the data folder. One folder per build, and caches shared
 // by all builds.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export interface BuildPaths {
   dir: string;
@@ -20,8 +20,14 @@ export function buildPaths(dataDir: string, id: number): BuildPaths {
   return { dir, project: join(dir, "project"), output: join(dir, "output"), workspace: join(dir, "workspace"), log: join(dir, "build.log") };
 }
 
-/** mkosi --package-cache-dir: downloaded packages, shared by every build. */
-export const packageCacheDir = (dataDir: string) => join(dataDir, "cache", "packages");
+export const PACKAGE_CACHE_ENV = "IMAGE_STUDIO_PACKAGE_CACHE";
+
+/**
+ * mkosi --package-cache-dir: downloaded packages, shared by every build; in the data folder
+ * unless IMAGE_STUDIO_PACKAGE_CACHE names another (the test suite shares one between servers).
+ */
+export const packageCacheDir = (dataDir: string, env: Record<string, string | undefined> = process.env) =>
+  env[PACKAGE_CACHE_ENV] ? resolve(env[PACKAGE_CACHE_ENV]) : join(dataDir, "cache", "packages");
 
 /**
  * mkosi --cache-dir for incremental builds, one per profile: mkosi 24 names its cached trees

@@ -18,6 +18,11 @@ import { Api } from "./api";
 const ROOT = resolve(import.meta.dirname, "../..");
 export const SERVER_BUNDLE = join(ROOT, ".next", "image-studio-server.mjs");
 const RUN_SERVER = join(ROOT, "scripts", "run-server.sh");
+/**
+ * One package cache for every server the suite starts, as one dashboard shares it between its
+ * builds: the Debian packages are downloaded once per machine, not once per test file.
+ */
+export const TEST_PACKAGE_CACHE = process.env.IMAGE_STUDIO_PACKAGE_CACHE ?? join(tmpdir(), "image-studio-test-packages");
 /** The user the server runs as when started by root (scripts/setup-host.sh makes it). */
 export const SERVICE_USER = process.env.IMAGE_STUDIO_USER ?? "image-studio";
 
@@ -89,6 +94,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       IMAGE_STUDIO_DATA: dataDir,
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
+      IMAGE_STUDIO_PACKAGE_CACHE: TEST_PACKAGE_CACHE,
       ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       ...opts.env,
     },
