@@ -1,11 +1,11 @@
 // Space in the data folder: usage per build, deleting one build's outputs (never a queued or
 // running build's), keeping only the newest N builds of a profile.
-import { TRPCError } from "@trpc/server";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "@/test/support/errors";
 
 const dataDir = await mkdtemp(join(tmpdir(), "artifacts-space-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
@@ -51,11 +51,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e, "the call should have failed").toBeInstanceOf(TRPCError);
-  return e as TRPCError;
-}
 
 describe("space", () => {
   it("reports free space and each build's outputs and log", async () => {

@@ -2,7 +2,6 @@
 // mksquashfs, mkswap): listing and checksums, partition and UKI inspection, conversions checked
 // with `qemu-img info` and `qemu-img compare`, compressed copies, reuse, cancel, bad input;
 // the jobs' history across a server restart and a crash, and when a build's outputs go.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
@@ -11,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, symlink, writeFile }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "@/test/support/errors";
 
 const dataDir = await mkdtemp(join(tmpdir(), "artifacts-tools-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
@@ -78,11 +78,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e, "the call should have failed").toBeInstanceOf(TRPCError);
-  return e as TRPCError;
-}
 
 /** Every update of the build's conversions until `job` ends; returns the updates of that job. */
 async function follow(buildId: number, jobId: number): Promise<ConversionJob[]> {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "@/test/support/errors";
 
 const dataDir = await mkdtemp(join(tmpdir(), "builds-api-"));
 // The log download route reads the data folder from the environment, like the server.
@@ -99,11 +100,6 @@ async function until(id: number, test: (b: BuildDetail) => boolean): Promise<Bui
   throw new Error(`build ${id} ended without reaching the condition`);
 }
 
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e, "the call should have failed").toBeInstanceOf(TRPCError);
-  return e as TRPCError;
-}
 
 describe("starting a build", () => {
   it("snapshots the profile, runs mkosi's command in the build folder, and records the result", async () => {
@@ -311,7 +307,7 @@ describe("all builds' events", () => {
         if (b.id === running.id && b.state === "cancelled") controller.abort();
       }
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => seen.length).toBeGreaterThan(0);
     expect(seen[0]).toMatchObject({ id: running.id, state: "running" });
     await api.builds.cancel({ id: running.id });
     await watching;
@@ -435,8 +431,7 @@ describe("restarts", () => {
     await writeFile(rp.log, "partial log\r\n");
     const helper = execa(python(), [PTY_HELPER, "--", "bash", "-c", "trap '' TERM; sleep 300 & wait", "x", rp.dir], { detached: true, reject: false, stdout: "ignore" });
     db2.update(builds).set({ pid: helper.pid }).run();
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await processesMentioning(rp.dir)).length).toBeGreaterThan(0);
+    await expect.poll(async () => (await processesMentioning(rp.dir)).length).toBeGreaterThan(0);
 
     const q2 = new BuildQueue(db2, { dataDir: dir2, mkosi: [FAKE] });
     await q2.ready;
@@ -490,7 +485,7 @@ describe("restarts", () => {
       void server.then((r) => reject(new Error(`the server ended early: ${String(r.stderr)}`)));
     });
     const dir = buildPaths(dir3, id).dir;
-    for (let i = 0; i < 50 && !(await readFile(join(dir, "build.log"), "utf8").catch(() => "")).includes("waiting"); i++) await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => readFile(join(dir, "build.log"), "utf8").catch(() => ""), { timeout: 5000 }).toContain("waiting");
     const t0 = Date.now();
     server.kill("SIGTERM");
     await server;

@@ -12,6 +12,7 @@ import { emptyDocument, type ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { createCaller } from "@/server/routers";
 import { serveApp } from "@/test/support/app-server";
+import { failure } from "@/test/support/errors";
 
 const HOST: HostFacts = {
   osId: "debian",
@@ -47,14 +48,6 @@ afterEach(() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The error a call rejects with, as a TRPCError. */
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, "the call should have failed").toBeInstanceOf(TRPCError);
-  return e as TRPCError;
-}
 const problemsOf = (e: TRPCError): Problem[] => (AppError.is(e.cause) ? e.cause.problems : []);
 
 const debianPreset = () => PRESETS.find((p) => p.id === "immutable-debian-12")!;

@@ -9,6 +9,7 @@ const child = startOwned("slow-cleanup", "python3", [
   "-c",
   `import signal, sys, time
 def stop(*_):
+    print("stopping", flush=True)
     time.sleep(${seconds})
     print("cleaned up", flush=True)
     sys.exit(0)

@@ -35,7 +35,15 @@ describe("shutdown", () => {
     await ready;
     const t0 = Date.now();
     p.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
+    // The first signal has reached the child (it says so) before the second is sent.
+    await new Promise<void>((resolve) => {
+      const seen = (d: Buffer) => {
+        if (!String(d).includes("stopping")) return;
+        p.stdout!.off("data", seen);
+        resolve();
+      };
+      p.stdout!.on("data", seen);
+    });
     p.kill("SIGTERM");
     const r = await p;
     expect(r.stdout).not.toContain("cleaned up");

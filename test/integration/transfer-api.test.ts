@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appError } from "@/test/support/errors";
 
 const dataDir = await mkdtemp(join(tmpdir(), "transfer-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
@@ -14,7 +15,6 @@ const importRoot = join(dataDir, "projects");
 process.env.IMAGE_STUDIO_IMPORT_ROOTS = importRoot;
 
 const { getDb } = await import("@/server/db/client");
-const { AppError } = await import("@/server/errors");
 const { listProfiles, getProfile } = await import("@/server/profiles/service");
 const { exportProfile, exportSlug, importArchive, importFolder } = await import("@/server/profiles/transfer");
 const { readArchive } = await import("@/server/profiles/archive");
@@ -40,15 +40,6 @@ const PROJECT = {
   "appliance/mkosi.build": "#!/bin/sh\n",
 };
 
-async function appError(p: Promise<unknown> | (() => unknown)): Promise<InstanceType<typeof AppError>> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    if (AppError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 const db = getDb();
 const caller = createCaller({ db, host: () => ({ aptRepositories: [] }) });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseSha256Sums } from "@/server/artifacts/checksums";
 import { probeFs, probeTable } from "@/server/artifacts/fs-probe";
 import { classify, splitPartitionLabel } from "@/server/artifacts/kinds";
@@ -105,17 +105,33 @@ describe("qemu-img progress", () => {
     expect(parseQemuImgProgress("    (100.00/100%)\r")).toBe(1);
     expect(parseQemuImgProgress("nothing here")).toBeUndefined();
   });
-  it("throttles to one event per interval, keeping the latest", async () => {
-    const seen: number[] = [];
-    const t = new Throttle<number>(50, (v) => seen.push(v));
-    for (let i = 1; i <= 100; i++) t.push(i);
-    expect(seen).toEqual([1]);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(seen).toEqual([1, 100]);
-    t.push(101);
-    t.cancel();
-    await new Promise((r) => setTimeout(r, 80));
-    expect(seen.length).toBeLessThanOrEqual(3);
+  it("throttles to one event per interval, keeping the latest", () => {
+    vi.useFakeTimers();
+    try {
+      const seen: number[] = [];
+      const t = new Throttle<number>(50, (v) => seen.push(v));
+      for (let i = 1; i <= 100; i++) t.push(i);
+      expect(seen).toEqual([1]);
+      vi.advanceTimersByTime(49);
+      expect(seen).toEqual([1]);
+      vi.advanceTimersByTime(1);
+      expect(seen).toEqual([1, 100]);
+      // Within the next interval: held, then dropped by cancel().
+      t.push(101);
+      t.cancel();
+      vi.advanceTimersByTime(200);
+      expect(seen).toEqual([1, 100]);
+      // After a quiet interval a value goes out at once; flush() sends a held one now.
+      t.push(102);
+      expect(seen).toEqual([1, 100, 102]);
+      t.push(103);
+      t.flush();
+      expect(seen).toEqual([1, 100, 102, 103]);
+      vi.advanceTimersByTime(200);
+      expect(seen).toEqual([1, 100, 102, 103]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

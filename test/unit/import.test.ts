@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "@/server/errors";
 import { exportReadme } from "@/server/mkosi/export-readme";
 import { importProject, type ProjectFile } from "@/server/mkosi/import";
 import { profileDocumentSchema, type ProfileDocument } from "@/server/mkosi/profile";
 import { render, type RenderedFile } from "@/server/mkosi/render";
 import { validateDocument } from "@/server/mkosi/validate";
+import { appErrorSync } from "@/test/support/errors";
 
 const enc = new TextEncoder();
 const file = (path: string, text: string, mode = 0o644): ProjectFile => ({ path, data: enc.encode(text), mode });
@@ -12,15 +12,6 @@ const bin = (path: string, bytes: number[], mode = 0o644): ProjectFile => ({ pat
 const link = (path: string, symlink: string): ProjectFile => ({ path, symlink });
 const conf = (text: string) => file("mkosi.conf", text);
 
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (AppError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 /** Rendered files back into importable files. */
 function asProject(files: readonly RenderedFile[]): ProjectFile[] {
@@ -302,13 +293,13 @@ describe("importProject: mkosi.conf semantics", () => {
   it("keeps mkosi.conf raw when a line in a section mkosi skips cannot be read, but fails where mkosi fails", () => {
     const r = importProject([conf("[Content]\nPackages=a1\n[Foo]\njust words\n")]);
     expect(r.document.rawFiles[0]).toMatchObject({ path: "mkosi.conf", reason: expect.stringMatching(/line 4/) });
-    const e = appError(() => importProject([conf("[Content]\nPackages\n")]));
+    const e = appErrorSync(() => importProject([conf("[Content]\nPackages\n")]));
     expect(e.message).toMatch(/mkosi\.conf: line 2: .*must be followed by '='/);
     expect(e.problems[0]?.path).toEqual(["archive"]);
   });
 
   it("rejects an mkosi.conf that is not UTF-8", () => {
-    expect(appError(() => importProject([bin("mkosi.conf", [0x5b, 0xff, 0x5d])])).message).toMatch(/not UTF-8/);
+    expect(appErrorSync(() => importProject([bin("mkosi.conf", [0x5b, 0xff, 0x5d])])).message).toMatch(/not UTF-8/);
   });
 
   it("keeps hostile values from changing the file's structure", () => {
@@ -386,7 +377,7 @@ describe("importProject: mkosi.conf.d", () => {
   });
 
   it("refuses a kept 00-settings.conf that would clash with the generated one", () => {
-    const e = appError(() =>
+    const e = appErrorSync(() =>
       importProject([conf("[Match]\nDistribution=debian\n"), file("mkosi.conf.d/00-settings.conf", "[Match]\nArchitecture=arm64\n")]),
     );
     expect(e.message).toMatch(/00-settings\.conf must be renamed/);
@@ -477,7 +468,7 @@ describe("importProject: hostile and invalid input", () => {
     ["proj/../../x", /must not contain '\.\.'/],
     ["a\\b", /or '\\'/],
   ])("rejects the path %j", (path, message) => {
-    const e = appError(() => importProject([conf("[Content]\nHostname=h\n"), file(path, "x")]));
+    const e = appErrorSync(() => importProject([conf("[Content]\nHostname=h\n"), file(path, "x")]));
     expect(e.message).toMatch(message);
     expect(e.problems[0]?.path).toEqual(["archive"]);
   });
@@ -489,7 +480,7 @@ describe("importProject: hostile and invalid input", () => {
   it.each(["mkosi.conf.d/10.conf", "mkosi.build", "mkosi.images/x", "mkosi.extra.tar", "mkosi.skeletonx/a"])(
     "rejects a link outside the image trees: %s",
     (path) => {
-      const e = appError(() => importProject([conf("[Content]\nHostname=h\n"), link(path, "/etc/passwd")]));
+      const e = appErrorSync(() => importProject([conf("[Content]\nHostname=h\n"), link(path, "/etc/passwd")]));
       expect(e.message).toContain(`${path} is a link: links are only accepted inside mkosi.extra/ or mkosi.skeleton/`);
     },
   );
@@ -500,17 +491,17 @@ describe("importProject: hostile and invalid input", () => {
   });
 
   it("rejects files placed through a link", () => {
-    const e = appError(() => importProject([conf("[Content]\nHostname=h\n"), link("mkosi.extra/etc", "/etc"), file("mkosi.extra/etc/passwd", "root::0:0\n")]));
+    const e = appErrorSync(() => importProject([conf("[Content]\nHostname=h\n"), link("mkosi.extra/etc", "/etc"), file("mkosi.extra/etc/passwd", "root::0:0\n")]));
     expect(e.message).toMatch(/mkosi\.extra\/etc\/passwd lies inside the link mkosi\.extra\/etc/);
   });
 
   it("rejects duplicates and a path that is both a file and a folder", () => {
-    expect(appError(() => importProject([conf("[Content]\n"), conf("[Content]\n")])).message).toMatch(/appears twice/);
-    expect(appError(() => importProject([conf("[Content]\n"), file("x", "1"), file("x/y", "2")])).message).toMatch(/x is both a file and a folder/);
+    expect(appErrorSync(() => importProject([conf("[Content]\n"), conf("[Content]\n")])).message).toMatch(/appears twice/);
+    expect(appErrorSync(() => importProject([conf("[Content]\n"), file("x", "1"), file("x/y", "2")])).message).toMatch(/x is both a file and a folder/);
   });
 
   it("says when the files are not an mkosi project", () => {
-    const e = appError(() => importProject([file("proj/README.md", "hi\n"), file("proj/mkosi.conf.d/notes.txt", "")]));
+    const e = appErrorSync(() => importProject([file("proj/README.md", "hi\n"), file("proj/mkosi.conf.d/notes.txt", "")]));
     expect(e.message).toMatch(/not an mkosi project/);
     expect(e.message).toContain("proj/");
     expect(() => importProject([])).toThrow(/not an mkosi project/);
