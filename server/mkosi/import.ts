@@ -26,7 +26,7 @@ import {
   type Repository,
 } from "./profile";
 import { render, VOLATILE_OVERLAY } from "./render";
-import { SECTIONS, SETTINGS, settingDef, type SettingDef } from "./settings";
+import { fromMkosiName, SECTIONS, SETTINGS, settingDef, type SettingDef } from "./settings";
 import { formatProblem, validateDocument } from "./validate";
 
 /** One entry of an uploaded archive or a folder on the server, path relative to its root. */
@@ -222,13 +222,6 @@ type Folded =
   | { ok: true; settings: Record<string, unknown>; rawSettings: RawSetting[]; tmpfs: boolean; notes: string[] }
   | { ok: false; src: number; reason: string };
 
-/** ConfigFeature's own names (case-sensitive), in the form's terms. */
-const FEATURE_NAMES = new Map([
-  ["enabled", "yes"],
-  ["disabled", "no"],
-  ["auto", "auto"],
-]);
-
 type ValueResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
 function schemaProblem(key: string, value: unknown): string | undefined {
@@ -285,14 +278,17 @@ function foldValue(def: SettingDef, assigns: readonly Assignment[]): ValueResult
       if (b === undefined) return fail(a, "is not a boolean");
       value = b;
     } else if (k.type === "feature") {
+      // config_parse_feature: ConfigFeature's own names (case-sensitive), else a boolean.
       const b = parseBoolean(a.value);
-      const f = FEATURE_NAMES.get(a.value) ?? (b === undefined ? undefined : b ? "yes" : "no");
+      const f = fromMkosiName(def, a.value) ?? (b === undefined ? undefined : b ? "yes" : "no");
       if (f === undefined) return fail(a, "is not yes, no or auto");
       value = f;
     } else {
-      const problem = schemaProblem(def.key, a.value);
+      // mkosi's own name for a value (CompressOutput=none) means the form's value.
+      const v = k.type === "enum" ? (fromMkosiName(def, a.value) ?? a.value) : a.value;
+      const problem = schemaProblem(def.key, v);
       if (problem) return fail(a, problem);
-      value = a.value;
+      value = v;
     }
   }
   // "Key=," is an explicitly empty list, which differs from an unset one (mkosi's default).

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkosiVersion } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
-import { effectiveCommandLine, effectivePartitions, render, repartPath } from "@/server/mkosi/render";
+import { effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import { SETTINGS } from "@/server/mkosi/settings";
+import { readBack } from "@/server/mkosi/summary";
 import { validateDocument } from "@/server/mkosi/validate";
 import { runOwned } from "@/server/processes/registry";
 import { writeProject } from "./project-dir";
@@ -61,7 +62,7 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
       return done({ ok: false, mkosiVersion: mkosi.version, problems });
     }
     const summary = (JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {};
-    problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)));
+    problems.push(...readBack(doc, summary, mkosi.major), ...(await checkRepart(dir, doc, signal)));
     return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -110,26 +111,4 @@ export function locate(message: string, doc: ProfileDocument): (string | number)
   if (raw >= 0) return ["rawSettings", raw];
   if (/sources|repositor|apt/i.test(message)) return ["repositories"];
   return null;
-}
-
-const FEATURE_READ = { yes: "enabled", no: "disabled", auto: "auto" } as const;
-
-/** Settings mkosi read back differently from what the form holds (a sign the file said something else). */
-export function readBack(doc: ProfileDocument, summary: Record<string, unknown>): CheckProblem[] {
-  const problems: CheckProblem[] = [];
-  const values: Record<string, unknown> = { ...doc.settings, KernelCommandLine: effectiveCommandLine(doc) };
-  for (const def of SETTINGS) {
-    const want = values[def.key];
-    if (want === undefined || ("secret" in def && def.secret) || !(def.key in summary)) continue;
-    if (def.kind.type === "list" && (want as string[]).length === 0) continue;
-    const expected = def.kind.type === "feature" ? FEATURE_READ[want as keyof typeof FEATURE_READ] : want;
-    const got = summary[def.key];
-    if (JSON.stringify(got) !== JSON.stringify(expected))
-      problems.push({
-        path: ["settings", def.key],
-        message: `mkosi read ${def.key} as ${JSON.stringify(got)}, the form says ${JSON.stringify(expected)}`,
-        severity: "error",
-      });
-  }
-  return problems;
 }

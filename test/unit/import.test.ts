@@ -198,6 +198,12 @@ describe("importProject: mkosi.conf semantics", () => {
     expect(d.settings).toEqual({ WithDocs: true, Autologin: false, Bootable: "yes", CleanPackageMetadata: "no", Checksum: true });
   });
 
+  it("reads mkosi's own name for a value as the form's (CompressOutput=none is no)", () => {
+    expect(settingsOf("[Output]\nCompressOutput=none\n").settings).toEqual({ CompressOutput: "no" });
+    // Case matters to mkosi's enum look-up: None is no name of its, so it stays as written.
+    expect(settingsOf("[Output]\nCompressOutput=None\n").rawSettings).toEqual([{ section: "Output", key: "CompressOutput", value: "None" }]);
+  });
+
   it("keeps every assignment of a setting raw when one cannot be represented", () => {
     const d = settingsOf("[Output]\nImageId=base\nImageId=img-%d\n[Content]\nWithDocs=maybe\n");
     expect(d.settings.ImageId).toBeUndefined();
