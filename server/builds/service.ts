@@ -2,9 +2,8 @@
 // each build's files and a diff, and the live streams (log, state changes).
 import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Db } from "@/server/db/client";
-import { builds, FINISHED_STATES, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
+import { ACTIVE_STATES, builds, isFinished, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { mkosiVersion } from "@/server/host/facts";
 import { render } from "@/server/mkosi/render";
@@ -79,7 +78,6 @@ export interface BuildDetail extends BuildView {
   failureLines: string[];
 }
 
-export const isFinished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).includes(s);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -169,7 +167,7 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
     await writeProject(paths.project, render(doc, { mkosiMajor: mkosi.major }));
     await mkdir(paths.output, { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
-    await writeFile(join(paths.dir, "profile.json"), JSON.stringify(doc, null, 2));
+    await writeFile(paths.profile, JSON.stringify(doc, null, 2));
   } catch (e) {
     db.delete(builds).where(eq(builds.id, row.id)).run();
     await rm(paths.dir, { recursive: true, force: true });
@@ -306,7 +304,7 @@ async function* watch(queue: BuildQueue, id: number | undefined, signal?: AbortS
   signal?.addEventListener("abort", onAbort);
   try {
     if (id !== undefined) pending.add(getRow(queue.db, id).id);
-    else for (const r of queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ["queued", "running"])).all()) pending.add(r.id);
+    else for (const r of queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ACTIVE_STATES)).all()) pending.add(r.id);
     for (;;) {
       if (signal?.aborted) return;
       if (pending.size === 0) {

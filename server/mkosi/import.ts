@@ -12,6 +12,8 @@ import { IniError, iniSettings, parseIni, parseUnitFile, type IniEntry } from ".
 import {
   FILE_MODES,
   IMAGE_TREES,
+  MAX_EXTRA_FILE_BYTES,
+  MAX_EXTRA_FILE_LABEL,
   partitionSchema,
   relativePathProblem,
   rawSettingSchema,
@@ -25,7 +27,7 @@ import {
   type RawSetting,
   type Repository,
 } from "./profile";
-import { render, VOLATILE_OVERLAY } from "./render";
+import { MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, VOLATILE_OVERLAY } from "./render";
 import { fromMkosiName, SECTIONS, SETTINGS, settingDef, type SettingDef } from "./settings";
 import { formatProblem, validateDocument } from "./validate";
 
@@ -43,14 +45,6 @@ export interface ImportResult {
 /** Sections mkosi 24 reads settings from; it skips any other section without looking. */
 const MKOSI_SECTIONS = ["Config", "Distribution", "Output", "Content", "Validation", "Host"];
 const MATCH_SECTIONS = ["Match", "TriggerMatch"];
-/** Where render() writes the model's settings when mkosi.conf itself is kept raw. */
-const SETTINGS_DROPIN = "mkosi.conf.d/00-settings.conf";
-const SOURCES_PATHS = [
-  "mkosi.pkgmngr/etc/apt/sources.list.d/mkosi.sources",
-  "mkosi.sandbox/etc/apt/sources.list.d/mkosi.sources",
-];
-const MAX_EXTRA_BYTES = 256 * 1024;
-const MAX_PARTITIONS = 10;
 
 const archiveError = (message: string) => AppError.field(["archive"], message);
 
@@ -620,7 +614,7 @@ function extraFile(f: ProjectFile): ExtraResult {
   const rel = f.path.slice("mkosi.extra/".length);
   const text = textOf(f.data);
   if (text === undefined) return { ok: false, reason: "binary file" };
-  if (f.data.length > MAX_EXTRA_BYTES) return { ok: false, reason: "larger than 256 KiB" };
+  if (f.data.length > MAX_EXTRA_FILE_BYTES) return { ok: false, reason: `larger than ${MAX_EXTRA_FILE_LABEL}` };
   const mode = (f.mode & 0o7777).toString(8).padStart(4, "0");
   if (!(FILE_MODES as readonly string[]).includes(mode)) return { ok: false, reason: `mode ${mode}` };
   if (relativePathProblem(rel)) return { ok: false, reason: "path the form cannot edit" };
@@ -628,7 +622,7 @@ function extraFile(f: ProjectFile): ExtraResult {
 }
 
 function importSources(files: readonly ProjectFile[]): { repos?: Repository[]; path?: string; reason?: string } {
-  const present = files.filter((f) => SOURCES_PATHS.includes(f.path));
+  const present = files.filter((f) => (SOURCES_PATHS as readonly string[]).includes(f.path));
   if (present.length === 0) return {};
   if (present.length > 1) return { reason: "both mkosi.pkgmngr/ and mkosi.sandbox/ hold an apt sources file" };
   const f = present[0]!;
@@ -696,7 +690,7 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
   if (sources.reason) {
     notes.push(`apt sources kept as written: ${sources.reason}`);
     for (const f of files)
-      if (SOURCES_PATHS.includes(f.path)) {
+      if ((SOURCES_PATHS as readonly string[]).includes(f.path)) {
         keepRaw(f, sources.reason);
         handled.add(f.path);
       }

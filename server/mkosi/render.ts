@@ -19,6 +19,8 @@ export interface RenderOptions {
 }
 
 export const DEFAULT_MKOSI_MAJOR = 24;
+/** Where the model's settings go when an imported mkosi.conf is kept as written (mkosi reads it right after). */
+export const SETTINGS_DROPIN = "mkosi.conf.d/00-settings.conf";
 export const VOLATILE_OVERLAY = "systemd.volatile=overlay";
 const INDENT = "        ";
 
@@ -30,7 +32,7 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
   // An imported main mkosi.conf that had to be kept raw (it holds [Match]) stays in place;
   // the model's settings then go into a drop-in, which mkosi reads after it.
   const rawPaths = new Set(doc.rawFiles.map((f) => f.path));
-  add(rawPaths.has("mkosi.conf") ? "mkosi.conf.d/00-settings.conf" : "mkosi.conf", renderMkosiConf(doc));
+  add(rawPaths.has("mkosi.conf") ? SETTINGS_DROPIN : "mkosi.conf", renderMkosiConf(doc));
 
   if (doc.repositories.length > 0) add(sourcesPath(opts.mkosiMajor), renderSources(doc.repositories));
 
@@ -43,12 +45,17 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+const SOURCES_FILE = "etc/apt/sources.list.d/mkosi.sources";
+
 /** Where the installed mkosi reads an apt sources file that replaces its own list. */
 export function sourcesPath(mkosiMajor: number): string {
   // mkosi 25 renamed PackageManagerTrees= (mkosi.pkgmngr/) to SandboxTrees= (mkosi.sandbox/).
   const tree = mkosiMajor >= 25 ? "mkosi.sandbox" : "mkosi.pkgmngr";
-  return `${tree}/etc/apt/sources.list.d/mkosi.sources`;
+  return `${tree}/${SOURCES_FILE}`;
 }
+
+/** Every place sourcesPath() writes to, for any mkosi major (24's first). */
+export const SOURCES_PATHS = [sourcesPath(24), sourcesPath(25)] as const;
 
 // --- mkosi.conf ---------------------------------------------------------------------------
 
@@ -131,6 +138,9 @@ export function effectivePartitions(doc: ProfileDocument): Partition[] {
   };
   return [...doc.partitions, data];
 }
+
+/** Partition definitions are numbered 00, 10, ... 90 so they sort in order: ten at most. */
+export const MAX_PARTITIONS = 10;
 
 export function repartPath(p: Partition, index: number): string {
   const name = p.type === "linux-generic" && p.label ? p.label.replace(/[^A-Za-z0-9_-]/g, "").toLowerCase() || p.type : p.type;

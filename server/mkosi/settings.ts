@@ -71,6 +71,9 @@ const LOCALE: ValuePattern = { regex: /^[A-Za-z0-9_.@-]+$/, rule: "a locale such
 const TIMEZONE: ValuePattern = { regex: /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, rule: "a time zone such as UTC or Europe/Berlin" };
 // A kernel command line word: no spaces (they separate words), no comment characters.
 const CMDLINE_WORD: ValuePattern = { regex: /^[^\s#;"'\\]+$/, rule: "a kernel command line word without spaces, quotes, '#' or ';'" };
+/** RootPassword= text starting with this is a crypt hash, not the password itself. */
+export const HASHED_PASSWORD_PREFIX = "hashed:";
+
 // mkosi 24 cuts a line at '#' or ';' wherever they stand, so a password may not hold them.
 const PASSWORD: ValuePattern = {
   regex: /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
@@ -193,7 +196,7 @@ export const SETTINGS = [
   {
     key: "RootPassword", section: "Content", group: "login", since: 15, secret: true,
     kind: { type: "string", pattern: PASSWORD },
-    summary: { type: "pair", prefix: "hashed:" },
+    summary: { type: "pair", prefix: HASHED_PASSWORD_PREFIX },
     help: "Root password (plain, or 'hashed:' followed by a crypt hash); empty locks root.",
   },
   {
@@ -229,6 +232,11 @@ const byKey = new Map<string, SettingDef>(SETTINGS.map((s) => [s.key, s]));
 
 export function settingDef(key: string): SettingDef | undefined {
   return byKey.get(key);
+}
+
+/** A setting's value, or mkosi's default for it (as the model records it) when the profile leaves it unset. */
+export function valueOrDefault<K extends SettingKey>(values: SettingValues, key: K): SettingValues[K] {
+  return values[key] ?? (byKey.get(key)?.default as SettingValues[K]);
 }
 
 export function isKnownSetting(key: string): key is SettingKey {

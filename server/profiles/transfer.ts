@@ -5,6 +5,7 @@ import type { Db } from "@/server/db/client";
 import type { ProfileRow } from "@/server/db/schema";
 import { importProject, type ProjectFile } from "@/server/mkosi/import";
 import type { HostFacts } from "@/server/mkosi/presets";
+import { PROFILE_NAME_MAX } from "@/server/mkosi/profile";
 import { render } from "@/server/mkosi/render";
 import { readArchive, readFolder, writeExportArchive } from "./archive";
 import { createProfile, getProfile, listProfiles } from "./service";
@@ -17,12 +18,11 @@ export interface ImportOutcome {
 
 // Imports never use a preset, so the host's facts play no part in creating the profile.
 const NO_HOST: HostFacts = { aptRepositories: [] };
-const NAME_MAX = 80;
 
 /** The first free name among base, "base (2)", "base (3)", ... */
 function uniqueName(db: Db, base: string): string {
   const taken = new Set(listProfiles(db).map((p) => p.name));
-  const stem = base.trim().slice(0, NAME_MAX - 6).trim() || "Imported project";
+  const stem = base.trim().slice(0, PROFILE_NAME_MAX - 6).trim() || "Imported project";
   if (!taken.has(stem)) return stem;
   for (let n = 2; ; n++) if (!taken.has(`${stem} (${n})`)) return `${stem} (${n})`;
 }
