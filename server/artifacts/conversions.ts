@@ -18,6 +18,7 @@ import type { Db } from "@/server/db/client";
 import { CONVERSION_FORMATS, CONVERSION_STATES, conversionJobs, isActive, type ConversionFormat, type ConversionRow, type ConversionState } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { onShutdown, startOwned } from "@/server/processes/registry";
+import { coalesced, listen } from "@/server/streams/coalesce";
 import { CONVERSION_FORMAT_INFO } from "./conversion-formats";
 import { hasher } from "./hashes";
 import { classify } from "./kinds";
@@ -273,37 +274,16 @@ export class Conversions {
 
   /** Job updates of one build: its current jobs first, then each change as it happens. */
   async *watch(buildId: number, signal?: AbortSignal): AsyncGenerator<ConversionJob> {
-    const pending = new Map<number, ConversionJob>();
-    let wake: (() => void) | undefined;
-    const poke = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const onJob = (j: ConversionJob) => {
-      if (j.buildId !== buildId) return;
-      pending.set(j.id, j); // a slow reader gets the latest of each job, not a backlog
-      poke();
-    };
-    // Subscribe before replaying: a change in between is sent twice at worst, never lost.
-    this.events.on("job", onJob);
-    signal?.addEventListener("abort", poke);
-    try {
-      for (const j of this.list(buildId)) if (!pending.has(j.id)) pending.set(j.id, j);
-      for (;;) {
-        if (signal?.aborted) return;
-        if (pending.size === 0) {
-          await new Promise<void>((r) => (wake = r));
-          continue;
-        }
-        const batch = [...pending.values()].sort((a, b) => a.id - b.id);
-        pending.clear();
-        for (const j of batch) yield j;
-      }
-    } finally {
-      this.events.off("job", onJob);
-      signal?.removeEventListener("abort", poke);
-    }
+    const changes = coalesced<number, ConversionJob>(
+      {
+        subscribe: (push) => listen(this.events, "job", (j: ConversionJob) => {
+          if (j.buildId === buildId) push(j.id, j);
+        }),
+        backlog: () => this.list(buildId).map((j) => [j.id, j] as const),
+      },
+      signal,
+    );
+    for await (const batch of changes) for (const j of batch.sort((a, b) => a.id - b.id)) yield j;
   }
 
   private emit(job: ConversionJob): void {

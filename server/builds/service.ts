@@ -3,6 +3,7 @@
 import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import type { Db } from "@/server/db/client";
+import { coalesced, listen } from "@/server/streams/coalesce";
 import { ACTIVE_STATES, builds, isFinished, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { mkosiVersion } from "@/server/host/facts";
@@ -289,41 +290,27 @@ export function watchBuilds(queue: BuildQueue, id: number | undefined, signal?: 
 }
 
 async function* watch(queue: BuildQueue, id: number | undefined, signal?: AbortSignal): AsyncGenerator<BuildDetail> {
-  const pending = new Set<number>();
-  let wake: (() => void) | undefined;
-  const onChange = (b: number) => {
-    if (id !== undefined && b !== id) return;
-    pending.add(b);
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const onAbort = () => onChange(id ?? -1);
-  // Subscribe first, then read the current state: a change in between is sent twice at worst.
-  queue.events.on("change", onChange);
-  signal?.addEventListener("abort", onAbort);
-  try {
-    if (id !== undefined) pending.add(getRow(queue.db, id).id);
-    else for (const r of queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ACTIVE_STATES)).all()) pending.add(r.id);
-    for (;;) {
-      if (signal?.aborted) return;
-      if (pending.size === 0) {
-        await new Promise<void>((r) => (wake = r));
-        continue;
-      }
-      const ids = [...pending];
-      pending.clear();
-      for (const b of ids) {
-        const row = queue.db.select().from(builds).where(eq(builds.id, b)).get();
-        if (!row) continue;
-        yield buildDetail(row, queue);
-        // One build's stream ends with its final state: nothing changes after that.
-        if (id !== undefined && isFinished(row.state)) return;
-      }
+  const changes = coalesced<number, number>(
+    {
+      subscribe: (push) => listen(queue.events, "change", (b: number) => {
+          if (id === undefined || b === id) push(b, b);
+        }),
+      backlog: () =>
+        (id !== undefined
+          ? [getRow(queue.db, id)]
+          : queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ACTIVE_STATES)).all()
+        ).map((r) => [r.id, r.id] as const),
+    },
+    signal,
+  );
+  for await (const ids of changes) {
+    for (const b of ids) {
+      const row = queue.db.select().from(builds).where(eq(builds.id, b)).get();
+      if (!row) continue;
+      yield buildDetail(row, queue);
+      // One build's stream ends with its final state: nothing changes after that.
+      if (id !== undefined && isFinished(row.state)) return;
     }
-  } finally {
-    queue.events.off("change", onChange);
-    signal?.removeEventListener("abort", onAbort);
   }
 }
 
