@@ -4,7 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { FieldMessages } from "@/components/ui/field";
 import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
-import type { ProfileDocument, RawFile } from "@/server/mkosi/profile";
+import { isSecretPath, type ProfileDocument, type RawFile } from "@/server/mkosi/profile";
 import { formatBytes } from "@/server/mkosi/size";
 import { removeAt } from "./doc-update";
 import { anchorId, toMessages, useProblems } from "./problems";
@@ -73,12 +73,17 @@ export function RawContent({ doc, setDoc }: { doc: ProfileDocument; setDoc: (upd
                 <div className="flex items-center gap-2">
                   <code className="truncate font-mono text-xs font-medium text-slate-800">{f.path}</code>
                   <Badge tone={f.encoding === "utf8" ? "slate" : f.encoding === "symlink" ? "violet" : "amber"}>{f.encoding === "base64" ? "binary" : f.encoding}</Badge>
+                  {f.encoding !== "symlink" && isSecretPath(f.path) ? (
+                    <Badge tone="red" title="mkosi reads a secret from this file: it is written owner-only (0600) and shown only on request">
+                      secret
+                    </Badge>
+                  ) : null}
                   <span className="text-[11px] text-slate-400">{rawSize(f)}</span>
                   <span className="text-[11px] text-slate-400">mode {f.mode.toString(8).padStart(4, "0")}</span>
                   <div className="ml-auto flex gap-1">
                     {f.encoding === "utf8" ? (
                       <Button size="sm" variant="ghost" aria-expanded={open === f.path} onClick={() => setOpen(open === f.path ? null : f.path)}>
-                        {open === f.path ? "Hide" : "View"}
+                        {open === f.path ? "Hide" : isSecretPath(f.path) ? "Show" : "View"}
                       </Button>
                     ) : null}
                     <Button size="sm" variant="ghost" className="hover:text-red-700" onClick={() => setDoc((d) => ({ ...d, rawFiles: removeAt(d.rawFiles, i) }))} aria-label={`Remove raw file ${f.path}`}>

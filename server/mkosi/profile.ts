@@ -167,6 +167,28 @@ const relativePath = z.string().superRefine((v, ctx) => {
 /** Folders whose content is copied into the image: only there may an imported link stay a link. */
 export const IMAGE_TREES = ["mkosi.extra/", "mkosi.skeleton/"] as const;
 
+/** Trees mkosi hands to the package manager: their files are the package manager's, not mkosi's. */
+const SANDBOX_TREES = ["mkosi.pkgmngr/", "mkosi.sandbox/"] as const;
+
+/**
+ * Files mkosi reads secrets from, by name in any folder mkosi reads a config from: it refuses
+ * mkosi.rootpw, mkosi.key and mkosi.passphrase when others may read them, and every file in
+ * mkosi.credentials/ is a credential's value (often a password).
+ */
+export const SECRET_FILE_NAMES = ["mkosi.rootpw", "mkosi.key", "mkosi.passphrase"] as const;
+export const CREDENTIALS_FOLDER = "mkosi.credentials";
+
+/** Whether mkosi reads this project file as a secret (never a file of an image or sandbox tree). */
+export function isSecretPath(path: string): boolean {
+  if ([...IMAGE_TREES, ...SANDBOX_TREES].some((t) => path.startsWith(t) || path.includes(`/${t}`))) return false;
+  const parts = path.split("/");
+  const name = parts[parts.length - 1]!;
+  return (SECRET_FILE_NAMES as readonly string[]).includes(name) || parts.slice(0, -1).includes(CREDENTIALS_FOLDER);
+}
+
+/** The mode a secret file is written with: its owner's bits only (mkosi refuses one others can read). */
+export const secretMode = (mode: number): number => mode & 0o700;
+
 export const FILE_MODES = ["0644", "0755", "0600"] as const;
 
 /** The largest extra file the form edits, in UTF-8 bytes; a larger one stays a raw file. */

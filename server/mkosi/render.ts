@@ -1,6 +1,6 @@
 // Profile -> a complete mkosi project as a list of files. Pure and deterministic: the same
 // profile and options give byte-identical files, in path order.
-import type { Overlay, Partition, ProfileDocument, RawSetting, Repository } from "./profile";
+import { isSecretPath, secretMode, type Overlay, type Partition, type ProfileDocument, type RawSetting, type Repository } from "./profile";
 import { SECTIONS, SETTINGS, type SettingDef } from "./settings";
 
 export interface RenderedFile {
@@ -40,7 +40,9 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
 
   for (const f of overlayFiles(doc.overlay)) add(f.path, f.content);
   for (const f of doc.extraFiles) add(`mkosi.extra/${f.path}`, f.content, "extra", parseInt(f.mode, 8));
-  for (const f of doc.rawFiles) files.push({ path: f.path, content: f.content, encoding: f.encoding, mode: f.mode, origin: "raw" });
+  // A secret keeps only its owner's bits, whatever it was imported with (git keeps 0644).
+  for (const f of doc.rawFiles)
+    files.push({ path: f.path, content: f.content, encoding: f.encoding, mode: f.encoding !== "symlink" && isSecretPath(f.path) ? secretMode(f.mode) : f.mode, origin: "raw" });
 
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -7,6 +7,21 @@
 export const SECTIONS = ["Distribution", "Output", "Content", "Validation"] as const;
 export type Section = (typeof SECTIONS)[number];
 
+/** Sections mkosi up to `until` read; later versions skip them without a word. */
+export const FORMER_SECTIONS: Readonly<Record<string, { becomes: Section; until: number }>> = {
+  // mkosi 14 renamed an old [Packages] section to [Content] while reading, 15 read every
+  // section alike, 16 began to skip sections it does not know.
+  Packages: { becomes: "Content", until: 15 },
+};
+
+/** The first mkosi major that skips a section it does not know (or spelt in another case). */
+export const SKIPS_UNKNOWN_SECTIONS_SINCE = 16;
+
+/** What mkosi does with a setting name it does not know, for notes and messages. */
+export function unknownSettingEffect(key: string): string {
+  return `mkosi 15 to 25 stop at ${key}= ("Unknown setting ${key}") and 26 ignores it with a warning`;
+}
+
 /** How a value is written in mkosi.conf and how the importer reads it back. */
 export type SettingKind =
   | { type: "string"; pattern?: ValuePattern }
@@ -43,6 +58,22 @@ export interface SettingDef {
    * (a feature's spelling comes from FEATURE_NAMES). The summary's key is always `key`.
    */
   summary?: SummarySpelling;
+  /**
+   * How mkosi up to `until` spelled or placed the setting: the importer reads these as the
+   * setting (mkosi 15 and later reject the old name, or warn about the old section).
+   */
+  formerly?: readonly FormerSpelling[];
+  /** Values mkosi up to `until` took, and the value that replaced each. */
+  formerValues?: { readonly values: Readonly<Record<string, string>>; readonly until: number };
+}
+
+export interface FormerSpelling {
+  /** The old name, when it was renamed. */
+  key?: string;
+  /** The old section, when it moved. */
+  section?: string;
+  /** The last mkosi major that had it so. */
+  until: number;
 }
 
 export type SummarySpelling =
@@ -111,6 +142,8 @@ export const SETTINGS = [
   {
     key: "Format", section: "Output", group: "output", since: 14,
     kind: { type: "enum", values: ["disk", "directory", "tar", "cpio", "uki", "esp", "none"] }, default: "disk",
+    // mkosi 15 moved partitioning to systemd-repart: one disk format, file systems per partition.
+    formerValues: { until: 14, values: { gpt_ext4: "disk", gpt_xfs: "disk", gpt_btrfs: "disk", gpt_squashfs: "disk" } },
     help: "What kind of image to write: a partitioned disk, a plain tree, an archive or a UKI.",
   },
   {
@@ -165,6 +198,7 @@ export const SETTINGS = [
   },
   {
     key: "Bootable", section: "Content", group: "boot", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "feature" }, default: "auto",
     help: "Install a boot loader and kernel so the disk boots on UEFI machines.",
   },
@@ -175,11 +209,13 @@ export const SETTINGS = [
   },
   {
     key: "KernelCommandLine", section: "Content", group: "boot", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "list", delimiter: " ", item: CMDLINE_WORD },
     help: "Kernel command line words embedded in the UKI, e.g. console=ttyS0.",
   },
   {
     key: "Hostname", section: "Content", group: "login", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "string", pattern: HOSTNAME },
     help: "Host name written to /etc/hostname.",
   },
@@ -195,6 +231,8 @@ export const SETTINGS = [
   },
   {
     key: "RootPassword", section: "Content", group: "login", since: 15, secret: true,
+    // mkosi 14's PasswordIsHashed=yes became the "hashed:" prefix.
+    formerly: [{ key: "Password", until: 14 }],
     kind: { type: "string", pattern: PASSWORD },
     summary: { type: "pair", prefix: HASHED_PASSWORD_PREFIX },
     help: "Root password (plain, or 'hashed:' followed by a crypt hash); empty locks root.",
