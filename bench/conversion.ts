@@ -4,7 +4,7 @@
 // Direct: the same qemu-img command line, writing to the same file system. Both read the image
 // from the page cache (read again before each side), each after a `sync`, alternating which
 // goes first; the result's checksum that the server computes after a job is awaited outside
-// the timings. Target (issue 4): median dashboard/direct ratio at most 1.05.
+// the timings. Target: median dashboard/direct ratio at most 1.05.
 //
 // The data folder (image, results, the server's SQLite file) is on tmpfs (/dev/shm) unless
 // --on-disk, so write-back of earlier results does not land in a timing.

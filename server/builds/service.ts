@@ -16,7 +16,6 @@ import { buildPaths } from "./paths";
 import { preflight, type PreflightOptions } from "./preflight";
 import type { BuildQueue } from "./queue";
 import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
-import { readBuildProfile } from "./job";
 
 // --- views -----------------------------------------------------------------------------------
 
@@ -257,12 +256,6 @@ export async function diffBuild(queue: BuildQueue, id: number, against: DiffAgai
   const valid = validateDocument(profile.document);
   if (!valid.ok) throw AppError.invalid(valid.problems);
   return diffSnapshots(from, fromRendered(render(valid.doc, { mkosiMajor: major })), { from: `build-${id}`, to: "profile" });
-}
-
-/** The profile document a build was queued with. */
-export async function buildProfileDocument(queue: BuildQueue, id: number) {
-  getRow(queue.db, id);
-  return readBuildProfile(buildPaths(queue.dataDir, id));
 }
 
 // --- live ------------------------------------------------------------------------------------

@@ -6,3 +6,8 @@ export const MAX_INPUT_BYTES = 64 * 1024;
 
 /** Seconds a boot check waits from QEMU's start for the login prompt (and again after its reboot). */
 export const LOGIN_TIMEOUT_S = { min: 30, max: 3600, default: 600 } as const;
+
+/** A VM's memory, in MiB. */
+export const MEMORY_MIB = { min: 512, max: 65536, default: 2048 } as const;
+/** A VM's virtual CPUs. */
+export const CPUS = { min: 1, max: 64, default: 2 } as const;
