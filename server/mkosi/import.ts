@@ -237,7 +237,8 @@ interface Assignment {
 const lower = (s: string) => s.toLowerCase();
 
 /**
- * A setting as the current mkosi names and places it, with a sentence per change: a section
+ * A setting as the current mkosi names and places it (docs/mkosi-notes.md, "Setting names"),
+ * with a sentence per change: a section
  * or key spelt in another case, a key an older mkosi used (the model's `formerly`), a setting
  * in a section it moved out of or one an older mkosi read as another, a value an older mkosi
  * took. mkosi 15 and later match names exactly, so each of these was lost or an error there.

@@ -171,7 +171,8 @@ export const IMAGE_TREES = ["mkosi.extra/", "mkosi.skeleton/"] as const;
 const SANDBOX_TREES = ["mkosi.pkgmngr/", "mkosi.sandbox/"] as const;
 
 /**
- * Files mkosi reads secrets from, by name in any folder mkosi reads a config from: it refuses
+ * Files mkosi reads secrets from (docs/mkosi-notes.md, "Secret files"), by name in any folder
+ * mkosi reads a config from: it refuses
  * mkosi.rootpw, mkosi.key and mkosi.passphrase when others may read them, and every file in
  * mkosi.credentials/ is a credential's value (often a password).
  */

@@ -56,11 +56,13 @@ export interface SettingDef {
   /**
    * How `mkosi --json summary` prints the value, where that is not the form's value as JSON
    * (a feature's spelling comes from FEATURE_NAMES). The summary's key is always `key`.
+   * Measured and read per version: docs/mkosi-notes.md, "How mkosi --json summary spells values".
    */
   summary?: SummarySpelling;
   /**
    * How mkosi up to `until` spelled or placed the setting: the importer reads these as the
-   * setting (mkosi 15 and later reject the old name, or warn about the old section).
+   * setting (mkosi 15 and later reject the old name, or warn about the old section; see
+   * docs/mkosi-notes.md, "Setting names").
    */
   formerly?: readonly FormerSpelling[];
   /** Values mkosi up to `until` took, and the value that replaced each. */
