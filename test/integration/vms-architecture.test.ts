@@ -18,7 +18,7 @@ const { vms } = await import("@/server/vms/service");
 const H = await import("./artifacts-helpers");
 
 const db = getDb();
-const queue = buildQueue(db, { dataDir, concurrency: 1, mkosi: ["false"] });
+buildQueue(db, { dataDir, concurrency: 1, mkosi: ["false"] });
 const api = createCaller({ db, host: () => ({ osId: "debian", aptRepositories: [] }) });
 const debian = PRESETS.find((p) => p.id === "immutable-debian-12")!.build({ aptRepositories: [] });
 
@@ -31,7 +31,7 @@ async function builtFor(settings: Record<string, unknown>) {
 }
 
 afterAll(async () => {
-  await closeBuildQueue(queue);
+  await closeBuildQueue(db);
   db.$client.close();
   await rm(dataDir, { recursive: true, force: true });
 });
