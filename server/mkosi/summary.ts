@@ -4,6 +4,17 @@ import type { ProfileDocument } from "./profile";
 import { effectiveCommandLine } from "./render";
 import { SETTINGS, summaryValue, type SettingDef } from "./settings";
 
+// mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
+const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
+
+/** What mkosi (or systemd-repart) said on stderr, line by line, without colours, markers or noise. */
+export function mkosiMessages(stderr: unknown): string[] {
+  return String(stderr ?? "")
+    .split("\n")
+    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
+    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
+}
+
 export interface ReadBackProblem {
   path: ["settings", string];
   message: string;

@@ -8,7 +8,7 @@ import { mkosiVersion } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import { SETTINGS } from "@/server/mkosi/settings";
-import { readBack } from "@/server/mkosi/summary";
+import { mkosiMessages, readBack } from "@/server/mkosi/summary";
 import { validateDocument } from "@/server/mkosi/validate";
 import { runOwned } from "@/server/processes/registry";
 import { writeProject } from "./project-dir";
@@ -29,9 +29,6 @@ export interface CheckResult {
   summary?: Record<string, unknown>;
   durationMs: number;
 }
-
-// mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
-const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
 
 export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
@@ -56,7 +53,7 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
     await writeProject(project, render(doc, { mkosiMajor: mkosi.major }));
     const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: project, timeout: 60_000, signal });
     const severity = r.exitCode === 0 ? "warning" : "error";
-    const problems: CheckProblem[] = meaningfulLines(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
+    const problems: CheckProblem[] = mkosiMessages(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
       if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
       return done({ ok: false, mkosiVersion: mkosi.version, problems });
@@ -67,13 +64,6 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function meaningfulLines(text: unknown): string[] {
-  return String(text ?? "")
-    .split("\n")
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
-    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
 }
 
 /**
@@ -92,7 +82,7 @@ async function checkRepart(dir: string, doc: ProfileDocument, signal?: AbortSign
     { timeout: 60_000, signal },
   );
   // Keep what names a definition file, or everything when repart failed.
-  const lines = meaningfulLines(r.stderr).filter((l) => r.exitCode !== 0 ? /fail|error|invalid|unknown/i.test(l) : /\.conf:\d+:/.test(l));
+  const lines = mkosiMessages(r.stderr).filter((l) => r.exitCode !== 0 ? /fail|error|invalid|unknown/i.test(l) : /\.conf:\d+:/.test(l));
   return lines.map((l) => {
     const message = l.replace(/^\S*\/(mkosi\.repart\/)/, "$1");
     return { path: locate(message, doc), message, severity: r.exitCode === 0 ? "warning" : "error" };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS, type HostFacts } from "@/server/mkosi/presets";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { render, renderSources, sourcesPath, VOLATILE_OVERLAY } from "@/server/mkosi/render";
-import { readBack } from "@/server/mkosi/summary";
+import { mkosiMessages, readBack } from "@/server/mkosi/summary";
 import { writeProject } from "@/server/profiles/project-dir";
 
 const HOST: HostFacts = {
@@ -20,12 +20,6 @@ const HOST: HostFacts = {
   ],
 };
 
-const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
-const meaningful = (stderr: string) =>
-  stderr
-    .split("\n")
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
-    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
 
 let dir: string;
 let mkosiMajor: number;
@@ -50,7 +44,7 @@ async function summarize(name: string, doc: ProfileDocument): Promise<Summary> {
   await writeProject(project, render(doc, { mkosiMajor }));
   const r = await execa("mkosi", ["--json", "summary"], { cwd: project, reject: false, timeout: 60_000 });
   const image = r.exitCode === 0 ? (JSON.parse(r.stdout) as { Images: Record<string, any>[] }).Images[0]! : {};
-  return { exitCode: r.exitCode ?? -1, problems: meaningful(r.stderr), image, project };
+  return { exitCode: r.exitCode ?? -1, problems: mkosiMessages(r.stderr), image, project };
 }
 
 describe("the installed mkosi", () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { profileDocumentSchema, settingsSchema } from "@/server/mkosi/profile";
 import { renderMkosiConf } from "@/server/mkosi/render";
 import { FEATURE_VALUES, fromMkosiName, SECTIONS, SETTINGS, summaryValue, supportedBy, type SettingDef, type ValuePattern } from "@/server/mkosi/settings";
-import { readBack } from "@/server/mkosi/summary";
+import { mkosiMessages, readBack } from "@/server/mkosi/summary";
 
 const DEFS = SETTINGS as readonly SettingDef[];
 
@@ -216,14 +216,6 @@ describe("value rules of the string and list settings", () => {
 
 // --- Against the installed mkosi -------------------------------------------------------------
 
-const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
-
-function meaningful(stderr: string): string[] {
-  return stderr
-    .split("\n")
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
-    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
-}
 
 let dir: string;
 let mkosiMajor: number;
@@ -246,7 +238,7 @@ async function summarize(settings: Record<string, unknown>): Promise<{ conf: str
   const r = await execa("mkosi", ["--json", "summary"], { cwd: project, reject: false, timeout: 60_000 });
   const image = r.exitCode === 0 ? ((JSON.parse(r.stdout) as { Images: Record<string, unknown>[] }).Images[0] ?? {}) : {};
   // The product's own read-back: what "Check with mkosi" would report.
-  return { conf, exitCode: r.exitCode ?? -1, problems: meaningful(r.stderr), image, misread: readBack(doc, image, mkosiMajor) };
+  return { conf, exitCode: r.exitCode ?? -1, problems: mkosiMessages(r.stderr), image, misread: readBack(doc, image, mkosiMajor) };
 }
 
 describe("the model against the installed mkosi", () => {
@@ -314,7 +306,7 @@ describe("the model against the installed mkosi", () => {
     await execa("mkdir", ["-p", project]);
     await writeFile(join(project, "mkosi.conf"), "[Distribution]\nDistribution=debian\n\n[Output]\nWithDocs=yes\n");
     const r = await execa("mkosi", ["--json", "summary"], { cwd: project, reject: false });
-    expect(meaningful(r.stderr).join("\n")).toMatch(/WithDocs should be configured in \[Content\]/);
+    expect(mkosiMessages(r.stderr).join("\n")).toMatch(/WithDocs should be configured in \[Content\]/);
   });
 
   // Every value the schema lets through must reach mkosi as the user typed it: mkosi expands
