@@ -6,8 +6,8 @@ import type { Db } from "@/server/db/client";
 import { coalesced, listen } from "@/server/streams/coalesce";
 import { ACTIVE_STATES, builds, isFinished, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
-import { mkosiVersion } from "@/server/host/facts";
-import { render } from "@/server/mkosi/render";
+import { majorOf, mkosiVersion } from "@/server/host/facts";
+import { DEFAULT_MKOSI_MAJOR, render } from "@/server/mkosi/render";
 import { getProfile } from "@/server/profiles/service";
 import { writeProject } from "@/server/profiles/project-dir";
 import { validateDocument } from "@/server/mkosi/validate";
@@ -252,7 +252,7 @@ export async function diffBuild(queue: BuildQueue, id: number, against: DiffAgai
   const profile = queue.db.select().from(profiles).where(eq(profiles.id, row.profileId)).get();
   if (!profile) throw AppError.field(["against", "profile"], `the profile of build ${id} no longer exists`, "NOT_FOUND");
   // Rendered for the mkosi the build used, so a newer mkosi's layout does not show as a change.
-  const major = Number(/^\d+/.exec(row.mkosiVersion)?.[0] ?? 24);
+  const major = majorOf(row.mkosiVersion) ?? DEFAULT_MKOSI_MAJOR;
   const valid = validateDocument(profile.document);
   if (!valid.ok) throw AppError.invalid(valid.problems);
   return diffSnapshots(from, fromRendered(render(valid.doc, { mkosiMajor: major })), { from: `build-${id}`, to: "profile" });
