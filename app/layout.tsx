@@ -4,7 +4,19 @@ import type { ReactNode } from "react";
 import { TrpcProviders } from "@/components/trpc/client";
 import "./globals.css";
 
-export const metadata: Metadata = { title: "Image Studio", description: "Compose immutable Linux images with mkosi" };
+// One source, public/icon.svg; favicon.ico, icon-512.png and apple-touch-icon.png are drawn from it.
+export const metadata: Metadata = {
+  title: "Image Studio",
+  description: "Compose immutable Linux images with mkosi",
+  icons: {
+    icon: [
+      { url: "/icon.svg", type: "image/svg+xml" },
+      { url: "/favicon.ico", sizes: "32x32" },
+      { url: "/icon-512.png", type: "image/png", sizes: "512x512" },
+    ],
+    apple: { url: "/apple-touch-icon.png", sizes: "180x180" },
+  },
+};
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

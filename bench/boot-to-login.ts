@@ -3,7 +3,7 @@
 // current .next build, until the login prompt arrives through the vms.console SSE stream) and
 // by hand (the very same QEMU argv, taken from the run's `command`, spawned directly and read
 // on its stdout until the same prompt), alternating in the same run. Reports each run's
-// seconds, the medians and the ratio dashboard/hand. Target (issue 5): at most 1.05.
+// seconds, the medians and the ratio dashboard/hand. Target: at most 1.05.
 //
 //   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/boot-to-login.ts [--runs 3] [--data DIR --build ID] [--warmup 1]

@@ -2,7 +2,7 @@
 // facts) built through the dashboard (tRPC builds.start against the real server, the production server
 // of the current .next build, waiting for "succeeded") and by plain mkosi on the same snapshot
 // folder, alternating, with the same warm package cache. Reports each run's seconds, the medians
-// and the ratio dashboard/plain. Target (issue 3): at most 1.02.
+// and the ratio dashboard/plain. Target: at most 1.02.
 //
 //   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/build-overhead.ts [--runs 3] [--no-watch] [--data DIR]

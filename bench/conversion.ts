@@ -4,7 +4,7 @@
 // Direct: the same qemu-img command line, writing to the same file system. Both read the image
 // from the page cache (read again before each side), each after a `sync`, alternating which
 // goes first; the result's checksum that the server computes after a job is awaited outside
-// the timings. Target (issue 4): median dashboard/direct ratio at most 1.05.
+// the timings. Target: median dashboard/direct ratio at most 1.05.
 //
 // The data folder (image, results, the server's SQLite file) is on tmpfs (/dev/shm) unless
 // --on-disk, so write-back of earlier results does not land in a timing.
@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Cleanup, cpuMeter, fixed, median, printMachine, rerunCommand, runMain, table, waitForQuiet } from "./lib/common";
+import { ROOT_X86_64_TYPE } from "@/server/artifacts/partitions";
 import { CONVERSION_STATES } from "@/server/db/schema";
 import { startNextServer } from "./lib/server";
 
@@ -98,7 +99,7 @@ async function makeDisk(path: string, work: string): Promise<void> {
   const script = [
     "label: gpt",
     `start=2048, size=${espMiB * 2048}, type=c12a7328-f81f-11d2-ba4b-00a0c93ec93b, name="esp"`,
-    `start=${(1 + espMiB) * 2048}, size=${rootMiB * 2048}, type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709, name="root"`,
+    `start=${(1 + espMiB) * 2048}, size=${rootMiB * 2048}, type=${ROOT_X86_64_TYPE}, name="root"`,
   ].join("\n");
   await run("sfdisk", ["--no-reread", "--no-tell-kernel", "-q", path], { input: `${script}\n` });
   for (const [img, startMiB] of [[esp, 1], [root, 1 + espMiB]] as const)

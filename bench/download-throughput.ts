@@ -2,7 +2,7 @@
 // production server (the bundled server.ts from .next, as start.sh runs it), read by curl over loopback into /dev/null, against
 // `cat file > /dev/null` on the same file, in the same run, alternating, both from the page
 // cache (one untimed read first), or with --cold both from disk (the file's pages dropped before
-// each read with `dd iflag=nocache`, which touches only this file's cache). Target (issue 4): the
+// each read with `dd iflag=nocache`, which touches only this file's cache). Target: the
 // route gives at least 80% of cat's rate.
 //
 // A third column, "sendfile reference", is the same file sent by a few lines of Python with

@@ -7,7 +7,7 @@
 //   (b) the delay from a line being written to it being shown, at one line per 50 ms;
 //   (c) the server's memory (VmRSS sampled from /proc, VmHWM) per log size, and as the largest
 //       log grows.
-// Targets (issue 3): >= 20 MB/s end to end, < 100 ms delay, memory flat as the log grows.
+// Targets: >= 20 MB/s end to end, < 100 ms delay, memory flat as the log grows.
 //
 //   npm run build            # once: the benchmark runs the production build
 //   npx tsx bench/log-pipeline.ts [--sizes 20,100,300] [--latency-seconds 20] [--interval-ms 50]

@@ -4,6 +4,7 @@
 // the browser shows progress and can resume).
 import { Badge } from "@/components/ui/badge";
 import { cn } from "@/components/ui/cn";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import { formatBytes } from "@/server/mkosi/size";
 import { ChecksumCell } from "./checksum-cell";
 import type { Artifact } from "./types";
@@ -11,24 +12,20 @@ import type { Artifact } from "./types";
 export function ArtifactTable({ files, highlight }: { files: readonly Artifact[]; highlight?: string | null }) {
   return (
     <div className="overflow-x-auto rounded-md border border-slate-200">
-      <table className="w-full text-left text-sm" data-testid="artifact-table">
-        <thead className="bg-slate-50 text-[11px] tracking-wide text-slate-500 uppercase">
-          <tr>
-            <th className="px-3 py-1.5 font-medium">File</th>
-            <th className="px-3 py-1.5 font-medium">Kind</th>
-            <th className="px-3 py-1.5 text-right font-medium" title="The size a program reading the file sees">
-              Size
-            </th>
-            <th className="px-3 py-1.5 text-right font-medium" title="Blocks the file really takes: less for sparse images">
-              On disk
-            </th>
-            <th className="px-3 py-1.5 font-medium">SHA-256</th>
-            <th className="px-3 py-1.5">
-              <span className="sr-only">Download</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
+      <Table data-testid="artifact-table">
+        <TableHead>
+          <Th>File</Th>
+          <Th>Kind</Th>
+          <Th align="right" title="The size a program reading the file sees">
+            Size
+          </Th>
+          <Th align="right" title="Blocks the file really takes: less for sparse images">
+            On disk
+          </Th>
+          <Th>SHA-256</Th>
+          <Th label="Download" />
+        </TableHead>
+        <TableBody>
           {files.map((f) => (
             <tr
               key={f.name}
@@ -37,7 +34,7 @@ export function ArtifactTable({ files, highlight }: { files: readonly Artifact[]
               data-kind={f.kind}
               className={cn("align-middle", highlight === f.name && "bg-emerald-50 transition-colors")}
             >
-              <td className="max-w-[22rem] px-3 py-1.5">
+              <Td className="max-w-[22rem]">
                 <code className="block truncate font-mono text-xs text-slate-900" title={f.name}>
                   {f.name}
                 </code>
@@ -48,32 +45,33 @@ export function ArtifactTable({ files, highlight }: { files: readonly Artifact[]
                 ) : f.derivedFrom ? (
                   <span className="block truncate text-[11px] text-slate-500">made from {f.derivedFrom}</span>
                 ) : null}
-              </td>
-              <td className="px-3 py-1.5 text-xs whitespace-nowrap text-slate-700">
+              </Td>
+              <Td className="text-xs whitespace-nowrap text-slate-700">
                 {f.kindLabel}
                 {f.kind === "conversion" || f.kind === "compressed" ? (
                   <Badge tone="violet" className="ml-1.5">
                     made here
                   </Badge>
                 ) : null}
-              </td>
-              <td className="px-3 py-1.5 text-right font-mono text-xs whitespace-nowrap tabular-nums" title={`${f.apparentBytes.toLocaleString("en")} bytes`}>
+              </Td>
+              <Td align="right" className="font-mono text-xs whitespace-nowrap tabular-nums" title={`${f.apparentBytes.toLocaleString("en")} bytes`}>
                 {f.kind === "link" ? "–" : formatBytes(f.apparentBytes)}
-              </td>
-              <td
-                className={cn("px-3 py-1.5 text-right font-mono text-xs whitespace-nowrap tabular-nums", f.diskBytes < f.apparentBytes * 0.9 ? "text-emerald-700" : "text-slate-500")}
+              </Td>
+              <Td
+                align="right"
+                className={cn("font-mono text-xs whitespace-nowrap tabular-nums", f.diskBytes < f.apparentBytes * 0.9 ? "text-emerald-700" : "text-slate-500")}
                 title={`${f.diskBytes.toLocaleString("en")} bytes allocated${f.diskBytes < f.apparentBytes ? " (sparse)" : ""}`}
               >
                 {f.kind === "link" ? "–" : formatBytes(f.diskBytes)}
-              </td>
-              <td className="px-3 py-1.5">
+              </Td>
+              <Td>
                 {f.kind === "link" ? (
                   <span className="text-xs text-slate-400">see {f.linkTarget ?? "–"}</span>
                 ) : (
                   <ChecksumCell sha256={f.sha256} state={f.checksum} name={f.name} madeHere={f.derivedFrom !== null || f.kind === "conversion" || f.kind === "compressed"} />
                 )}
-              </td>
-              <td className="px-3 py-1.5 text-right">
+              </Td>
+              <Td align="right">
                 {f.kind === "link" && !f.linkTarget ? null : (
                   <a
                     href={f.downloadUrl}
@@ -84,11 +82,11 @@ export function ArtifactTable({ files, highlight }: { files: readonly Artifact[]
                     Download
                   </a>
                 )}
-              </td>
+              </Td>
             </tr>
           ))}
-        </tbody>
-      </table>
+        </TableBody>
+      </Table>
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { laterList } from "@/components/trpc/forward-only";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { conversionCommandLine } from "@/server/artifacts/conversion-formats";
 import { CONVERSIONS, formatLabel, percent } from "./format";
 import type { Artifact, ConversionFormat, ConversionJob } from "./types";
 import { jobAge } from "./job-age";
@@ -173,7 +174,7 @@ export function Conversions({
       ) : null}
 
       <p className="text-xs leading-relaxed text-slate-500">
-        The VDI is made by <code className="font-mono">qemu-img convert -O vdi</code> and is the same disk as{" "}
+        The VDI is made by <code className="font-mono">{conversionCommandLine("vdi")}</code> and is the same disk as{" "}
         <code className="font-mono">VBoxManage convertdd image.raw image.vdi --format VDI</code> gives. The image boots with UEFI only:{" "}
         <strong className="font-medium text-slate-700">enable EFI in the VM</strong> (VirtualBox: Settings → System → Enable EFI; VMware: firmware
         type UEFI; QEMU/libvirt: OVMF). Finished files are listed above with their own SHA-256.

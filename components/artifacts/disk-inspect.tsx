@@ -5,6 +5,7 @@ import { PARTITION_COLORS } from "@/components/disk-layout/disk-layout";
 import { PartitionBar, type BarSegment } from "@/components/disk-layout/partition-bar";
 import { formatBytes } from "@/server/mkosi/size";
 import type { DiskInspection } from "./types";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 
 type Part = DiskInspection["table"]["partitions"][number];
 
@@ -93,41 +94,39 @@ export function DiskInspect({ name, table }: { name: string; table: DiskInspecti
         />
       )}
       <div className="overflow-x-auto rounded-md border border-slate-200">
-        <table className="w-full text-left text-xs" data-testid="partition-table">
-          <thead className="bg-slate-50 text-[11px] tracking-wide text-slate-500 uppercase">
-            <tr>
-              <th className="px-3 py-1.5 font-medium">#</th>
-              <th className="px-3 py-1.5 font-medium">Type</th>
-              <th className="px-3 py-1.5 font-medium">Label</th>
-              <th className="px-3 py-1.5 font-medium">File system</th>
-              <th className="px-3 py-1.5 text-right font-medium">Start</th>
-              <th className="px-3 py-1.5 text-right font-medium">Size</th>
-              <th className="px-3 py-1.5 font-medium">Partition UUID</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
+        <Table size="xs" data-testid="partition-table">
+          <TableHead>
+            <Th>#</Th>
+            <Th>Type</Th>
+            <Th>Label</Th>
+            <Th>File system</Th>
+            <Th align="right">Start</Th>
+            <Th align="right">Size</Th>
+            <Th>Partition UUID</Th>
+          </TableHead>
+          <TableBody>
             {table.partitions.map((p) => (
               <tr key={p.index} data-testid="partition-row">
-                <td className="px-3 py-1.5 tabular-nums">{p.index}</td>
-                <td className="px-3 py-1.5">
+                <Td className="tabular-nums">{p.index}</Td>
+                <Td>
                   <span className="inline-flex items-center gap-1.5" title={`type UUID ${p.typeUuid}`}>
                     <span className={`h-2 w-2 rounded-sm ${colorOf(p).dot}`} aria-hidden />
                     {p.typeName}
                   </span>
-                </td>
-                <td className="px-3 py-1.5 font-mono">{p.label || <span className="text-slate-400">–</span>}</td>
-                <td className="px-3 py-1.5">{p.fsType ?? <span className="text-slate-400">none</span>}</td>
-                <td className="px-3 py-1.5 text-right font-mono tabular-nums" title={`${p.startBytes.toLocaleString("en")} bytes`}>
+                </Td>
+                <Td className="font-mono">{p.label || <span className="text-slate-400">–</span>}</Td>
+                <Td>{p.fsType ?? <span className="text-slate-400">none</span>}</Td>
+                <Td align="right" className="font-mono tabular-nums" title={`${p.startBytes.toLocaleString("en")} bytes`}>
                   {formatBytes(p.startBytes)}
-                </td>
-                <td className="px-3 py-1.5 text-right font-mono tabular-nums" title={`${p.sizeBytes.toLocaleString("en")} bytes`}>
+                </Td>
+                <Td align="right" className="font-mono tabular-nums" title={`${p.sizeBytes.toLocaleString("en")} bytes`}>
                   {formatBytes(p.sizeBytes)}
-                </td>
-                <td className="px-3 py-1.5 font-mono text-[11px] text-slate-500">{p.uuid ?? "–"}</td>
+                </Td>
+                <Td className="font-mono text-[11px] text-slate-500">{p.uuid ?? "–"}</Td>
               </tr>
             ))}
-          </tbody>
-        </table>
+          </TableBody>
+        </Table>
       </div>
     </div>
   );

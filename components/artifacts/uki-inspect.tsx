@@ -3,6 +3,7 @@
 // kernel command line, os-release and kernel version embedded in them.
 import { formatBytes } from "@/server/mkosi/size";
 import type { UkiInspection } from "./types";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 
 /** What each UKI section carries (systemd's UKI specification). */
 const SECTION_ROLES: Record<string, string> = {
@@ -44,28 +45,26 @@ export function UkiInspect({ name, uki }: { name: string; uki: UkiInspection }) 
       </p>
       <div className="grid gap-3 lg:grid-cols-[minmax(0,26rem)_minmax(0,1fr)]">
         <div className="overflow-x-auto rounded-md border border-slate-200">
-          <table className="w-full text-left text-xs" data-testid="uki-sections">
-            <thead className="bg-slate-50 text-[11px] tracking-wide text-slate-500 uppercase">
-              <tr>
-                <th className="px-3 py-1.5 font-medium">Section</th>
-                <th className="px-3 py-1.5 font-medium">Holds</th>
-                <th className="px-3 py-1.5 text-right font-medium">Size</th>
-                <th className="px-3 py-1.5 text-right font-medium">VMA</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
+          <Table size="xs" data-testid="uki-sections">
+            <TableHead>
+              <Th>Section</Th>
+              <Th>Holds</Th>
+              <Th align="right">Size</Th>
+              <Th align="right">VMA</Th>
+            </TableHead>
+            <TableBody>
               {uki.sections.map((s, i) => (
                 <tr key={`${s.name}-${i}`} data-testid="uki-section">
-                  <td className="px-3 py-1 font-mono">{s.name}</td>
-                  <td className="px-3 py-1 text-slate-500">{SECTION_ROLES[s.name] ?? ""}</td>
-                  <td className="px-3 py-1 text-right font-mono tabular-nums" title={`${s.virtualSize.toLocaleString("en")} bytes in memory, ${s.rawSize.toLocaleString("en")} in the file`}>
+                  <Td className="font-mono">{s.name}</Td>
+                  <Td className="text-slate-500">{SECTION_ROLES[s.name] ?? ""}</Td>
+                  <Td align="right" className="font-mono tabular-nums" title={`${s.virtualSize.toLocaleString("en")} bytes in memory, ${s.rawSize.toLocaleString("en")} in the file`}>
                     {formatBytes(s.virtualSize)}
-                  </td>
-                  <td className="px-3 py-1 text-right font-mono text-slate-500">0x{s.vma.toString(16)}</td>
+                  </Td>
+                  <Td align="right" className="font-mono text-slate-500">0x{s.vma.toString(16)}</Td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+            </TableBody>
+          </Table>
         </div>
         <div className="min-w-0 space-y-3">
           <div>

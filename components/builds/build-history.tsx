@@ -12,6 +12,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Select } from "@/components/ui/input";
 import { RelativeTime } from "@/components/ui/relative-time";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import { BootCheckBadge, runHref } from "@/components/vm/boot-check-badge";
 import { formatBytes } from "@/server/mkosi/size";
 import { buildAge } from "./build-age";
@@ -105,25 +106,23 @@ export function BuildHistory({ profileId }: { profileId?: number }) {
           </p>
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full text-sm" data-testid="build-history">
-              <thead className="bg-slate-50 text-left text-xs text-slate-500">
-                <tr>
-                  <th className="px-4 py-2 font-medium">Build</th>
-                  <th className="px-2 py-2 font-medium">State</th>
-                  <th className="px-2 py-2 font-medium">Profile</th>
-                  <th className="px-2 py-2 font-medium">Started</th>
-                  <th className="px-2 py-2 text-right font-medium">Duration</th>
-                  <th className="px-2 py-2 text-right font-medium">Output</th>
-                  <th className="px-2 py-2 font-medium">mkosi</th>
-                  <th className="px-4 py-2 font-medium">Note</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
+            <Table data-testid="build-history">
+              <TableHead>
+                <Th>Build</Th>
+                <Th>State</Th>
+                <Th>Profile</Th>
+                <Th>Started</Th>
+                <Th align="right">Duration</Th>
+                <Th align="right">Output</Th>
+                <Th>mkosi</Th>
+                <Th>Note</Th>
+              </TableHead>
+              <TableBody>
                 {list.data.map((b) => (
                   <HistoryRow key={b.id} b={b} now={now} />
                 ))}
-              </tbody>
-            </table>
+              </TableBody>
+            </Table>
           </div>
         )}
         {list.data && list.data.length >= limit && limit < 500 ? (
@@ -142,18 +141,18 @@ function HistoryRow({ b, now }: { b: BuildListItem; now: number | null }) {
   const duration = b.durationMs ?? (now === null ? null : buildDuration(b, now));
   return (
     <tr className="hover:bg-slate-50" data-testid="build-row" data-build-id={b.id}>
-      <td className="px-4 py-2">
+      <Td>
         <Link href={`/builds/${b.id}`} className="font-medium text-sky-800 hover:underline">
           #{b.id}
         </Link>
-      </td>
-      <td className="px-2 py-2">
+      </Td>
+      <Td>
         <span className="flex flex-wrap items-center gap-1">
           <BuildStateBadge state={b.state} />
           <BootCheckBadge check={b.bootCheck} href={b.bootCheck ? runHref(b.id, b.bootCheck.runId) : undefined} />
         </span>
-      </td>
-      <td className="px-2 py-2">
+      </Td>
+      <Td>
         {b.profileId !== null ? (
           <Link href={`/profiles/${b.profileId}`} className="text-slate-800 hover:underline">
             {b.profileName}
@@ -164,19 +163,19 @@ function HistoryRow({ b, now }: { b: BuildListItem; now: number | null }) {
           </span>
         )}
         <span className="ml-1 text-[11px] text-slate-400">rev {b.profileRevision}</span>
-      </td>
-      <td className="px-2 py-2 text-slate-600">{b.startedAt ? <RelativeTime iso={b.startedAt} /> : <span className="text-slate-400">not started</span>}</td>
-      <td className="px-2 py-2 text-right text-slate-700 tabular-nums">{duration === null ? "–" : formatDuration(duration)}</td>
-      <td className="px-2 py-2 text-right text-slate-700 tabular-nums">{b.outputBytes === null ? "–" : formatBytes(b.outputBytes)}</td>
-      <td className="px-2 py-2 font-mono text-xs text-slate-600">{b.mkosiVersion}</td>
-      <td className="max-w-[28rem] px-4 py-2 text-xs text-slate-500">
+      </Td>
+      <Td className="text-slate-600">{b.startedAt ? <RelativeTime iso={b.startedAt} /> : <span className="text-slate-400">not started</span>}</Td>
+      <Td align="right" className="text-slate-700 tabular-nums">{duration === null ? "–" : formatDuration(duration)}</Td>
+      <Td align="right" className="text-slate-700 tabular-nums">{b.outputBytes === null ? "–" : formatBytes(b.outputBytes)}</Td>
+      <Td className="font-mono text-xs text-slate-600">{b.mkosiVersion}</Td>
+      <Td className="max-w-[28rem] text-xs text-slate-500">
         <span className="flex items-center gap-1.5">
           {b.incremental ? <Badge tone="violet">incremental</Badge> : null}
           <span className="truncate" title={b.message ?? b.currentStep ?? undefined}>
             {b.state === "running" ? b.currentStep : b.message}
           </span>
         </span>
-      </td>
+      </Td>
     </tr>
   );
 }

@@ -1,9 +1,8 @@
 // How builds read on the page: durations, states and times.
 import type { BadgeTone } from "@/components/ui/badge";
+import type { BuildState } from "@/server/db/build-states";
 
-export type BuildStateName = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
-
-export const STATE_TONES: Record<BuildStateName, BadgeTone> = {
+export const STATE_TONES: Record<BuildState, BadgeTone> = {
   queued: "slate",
   running: "sky",
   succeeded: "green",
@@ -12,7 +11,6 @@ export const STATE_TONES: Record<BuildStateName, BadgeTone> = {
   interrupted: "violet",
 };
 
-export const isActive = (state: string): boolean => state === "queued" || state === "running";
 
 /** "42 s", "3 min 05 s", "1 h 02 min": short enough for a table cell, exact enough for a build. */
 export function formatDuration(ms: number): string {

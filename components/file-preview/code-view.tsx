@@ -1,5 +1,10 @@
+"use client";
 // One file's content with line numbers and INI highlighting; shared by the live preview and
-// a build's snapshot viewer.
+// a build's snapshot viewer. A file mkosi reads a secret from is hidden until shown, as the
+// form hides RootPassword.
+import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { isSecretPath } from "@/server/mkosi/profile";
 import { formatBytes } from "@/server/mkosi/size";
 import { syntaxFor, tokenizeLine, type TokenKind } from "./ini-tokens";
 
@@ -19,6 +24,35 @@ export interface CodeFile {
 }
 
 export function CodeView({ file }: { file: CodeFile }) {
+  // Shown for one path at a time: choosing another file hides it again.
+  const [shown, setShown] = useState<string | null>(null);
+  if (file.encoding !== "symlink" && isSecretPath(file.path)) {
+    const toggle = (
+      <Button size="sm" variant="ghost" className="border border-slate-700 text-slate-200! hover:bg-slate-800!" aria-pressed={shown === file.path} onClick={() => setShown(shown === file.path ? null : file.path)} data-testid="secret-toggle">
+        {shown === file.path ? "Hide" : "Show"}
+      </Button>
+    );
+    if (shown !== file.path)
+      return (
+        <div className="flex items-center gap-3 p-3 text-xs text-slate-300" data-testid="secret-hidden">
+          <span>mkosi reads a secret from this file (written owner-only, mode 0600): its content is hidden.</span>
+          {toggle}
+        </div>
+      );
+    return (
+      <div>
+        <div className="flex items-center gap-3 px-3 pt-2 text-[11px] text-amber-300/90">
+          <span>A secret, shown in clear.</span>
+          {toggle}
+        </div>
+        <PlainCode file={file} />
+      </div>
+    );
+  }
+  return <PlainCode file={file} />;
+}
+
+function PlainCode({ file }: { file: CodeFile }) {
   if (file.encoding === "symlink") return <p className="p-3 font-mono text-xs text-slate-300">symbolic link → {file.content}</p>;
   if (file.encoding === "base64")
     return (

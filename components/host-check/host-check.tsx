@@ -6,6 +6,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/routers";
 import { CommandLine } from "./command-line";
@@ -91,24 +92,22 @@ export function HostCheck() {
 
           <section className="overflow-hidden rounded-lg border border-slate-200 bg-white">
             <div className="overflow-x-auto">
-              <table className="w-full text-sm" data-testid="host-tools">
-                <thead className="bg-slate-50 text-left text-xs text-slate-500">
-                  <tr>
-                    <th className="px-4 py-2 font-medium">Tool</th>
-                    <th className="px-2 py-2 font-medium">Status</th>
-                    <th className="px-2 py-2 font-medium">Version</th>
-                    <th className="px-2 py-2 font-medium">Needed for</th>
-                    <th className="px-2 py-2 font-medium">Package</th>
-                    <th className="px-4 py-2 font-medium">Where</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
+              <Table data-testid="host-tools">
+                <TableHead>
+                  <Th>Tool</Th>
+                  <Th>Status</Th>
+                  <Th>Version</Th>
+                  <Th>Needed for</Th>
+                  <Th>Package</Th>
+                  <Th>Where</Th>
+                </TableHead>
+                <TableBody>
                   {data.tools.map((t) => {
                     const ok = t.found && !t.problem;
                     return (
                       <tr key={t.name} data-testid="host-tool" data-tool={t.name} data-found={t.found} className={cn(!ok && t.requiredForBuilds && "bg-red-50/50")}>
-                        <td className="px-4 py-2 font-mono text-xs font-medium text-slate-900">{t.name}</td>
-                        <td className="px-2 py-2">
+                        <Td className="font-mono text-xs font-medium text-slate-900">{t.name}</Td>
+                        <Td>
                           {ok ? (
                             <Badge tone="green">found</Badge>
                           ) : t.found ? (
@@ -119,19 +118,19 @@ export function HostCheck() {
                             <Badge tone={t.requiredForBuilds ? "red" : "slate"}>missing</Badge>
                           )}
                           {t.problem ? <p className="mt-0.5 max-w-md text-xs text-amber-800">{t.problem}</p> : null}
-                        </td>
-                        <td className="px-2 py-2 font-mono text-xs text-slate-700">{t.version ?? (t.found ? "unknown" : "–")}</td>
-                        <td className="px-2 py-2 text-xs text-slate-600">
+                        </Td>
+                        <Td className="font-mono text-xs text-slate-700">{t.version ?? (t.found ? "unknown" : "–")}</Td>
+                        <Td className="text-xs text-slate-600">
                           {t.neededFor}
                           {t.requiredForBuilds ? <span className="ml-1 text-slate-400">(every build)</span> : null}
-                        </td>
-                        <td className="px-2 py-2 font-mono text-xs text-slate-600">{t.fixPackage && t.fixPackage !== t.package ? `${t.package} → ${t.fixPackage}` : t.package}</td>
-                        <td className="px-4 py-2 font-mono text-[11px] text-slate-500">{t.path ?? "–"}</td>
+                        </Td>
+                        <Td className="font-mono text-xs text-slate-600">{t.fixPackage && t.fixPackage !== t.package ? `${t.package} → ${t.fixPackage}` : t.package}</Td>
+                        <Td className="font-mono text-[11px] text-slate-500">{t.path ?? "–"}</Td>
                       </tr>
                     );
                   })}
-                </tbody>
-              </table>
+                </TableBody>
+              </Table>
             </div>
           </section>
         </>

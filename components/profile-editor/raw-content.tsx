@@ -3,7 +3,8 @@ import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { FieldMessages } from "@/components/ui/field";
-import type { ProfileDocument, RawFile } from "@/server/mkosi/profile";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
+import { isSecretPath, type ProfileDocument, type RawFile } from "@/server/mkosi/profile";
 import { formatBytes } from "@/server/mkosi/size";
 import { removeAt } from "./doc-update";
 import { anchorId, toMessages, useProblems } from "./problems";
@@ -32,35 +33,31 @@ export function RawContent({ doc, setDoc }: { doc: ProfileDocument; setDoc: (upd
         {rawSettings.length === 0 ? (
           <p className="text-xs text-slate-500">None.</p>
         ) : (
-          <table className="w-full text-left text-xs">
-            <thead className="text-slate-500">
-              <tr>
-                <th scope="col" className="py-1 pr-2 font-medium">Section</th>
-                <th scope="col" className="py-1 pr-2 font-medium">Key</th>
-                <th scope="col" className="py-1 pr-2 font-medium">Value</th>
-                <th scope="col" className="py-1">
-                  <span className="sr-only">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
+          <Table size="xs">
+            <TableHead>
+              <Th>Section</Th>
+              <Th>Key</Th>
+              <Th>Value</Th>
+              <Th label="Remove" />
+            </TableHead>
+            <TableBody>
               {rawSettings.map((s, i) => (
                 <tr key={i} id={anchorId(`rawSettings.${i}`)} className="align-top" data-testid="raw-setting">
-                  <td className="py-1 pr-2 font-mono text-slate-500">[{s.section}]</td>
-                  <td className="py-1 pr-2 font-mono font-medium text-slate-800">{s.key}</td>
-                  <td className="py-1 pr-2">
+                  <Td className="font-mono text-slate-500">[{s.section}]</Td>
+                  <Td className="font-mono font-medium text-slate-800">{s.key}</Td>
+                  <Td>
                     <pre className="font-mono whitespace-pre-wrap text-slate-700">{s.value}</pre>
                     <FieldMessages messages={toMessages(problems.at(`rawSettings.${i}`))} />
-                  </td>
-                  <td className="py-0.5 text-right">
+                  </Td>
+                  <Td align="right">
                     <Button size="sm" variant="ghost" className="hover:text-red-700" onClick={() => setDoc((d) => ({ ...d, rawSettings: removeAt(d.rawSettings, i) }))} aria-label={`Remove raw setting ${s.key}`}>
                       Remove
                     </Button>
-                  </td>
+                  </Td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+            </TableBody>
+          </Table>
         )}
       </div>
 
@@ -76,12 +73,17 @@ export function RawContent({ doc, setDoc }: { doc: ProfileDocument; setDoc: (upd
                 <div className="flex items-center gap-2">
                   <code className="truncate font-mono text-xs font-medium text-slate-800">{f.path}</code>
                   <Badge tone={f.encoding === "utf8" ? "slate" : f.encoding === "symlink" ? "violet" : "amber"}>{f.encoding === "base64" ? "binary" : f.encoding}</Badge>
+                  {f.encoding !== "symlink" && isSecretPath(f.path) ? (
+                    <Badge tone="red" title="mkosi reads a secret from this file: it is written owner-only (0600) and shown only on request">
+                      secret
+                    </Badge>
+                  ) : null}
                   <span className="text-[11px] text-slate-400">{rawSize(f)}</span>
                   <span className="text-[11px] text-slate-400">mode {f.mode.toString(8).padStart(4, "0")}</span>
                   <div className="ml-auto flex gap-1">
                     {f.encoding === "utf8" ? (
                       <Button size="sm" variant="ghost" aria-expanded={open === f.path} onClick={() => setOpen(open === f.path ? null : f.path)}>
-                        {open === f.path ? "Hide" : "View"}
+                        {open === f.path ? "Hide" : isSecretPath(f.path) ? "Show" : "View"}
                       </Button>
                     ) : null}
                     <Button size="sm" variant="ghost" className="hover:text-red-700" onClick={() => setDoc((d) => ({ ...d, rawFiles: removeAt(d.rawFiles, i) }))} aria-label={`Remove raw file ${f.path}`}>

@@ -64,6 +64,12 @@ function ImportForm({ onClose }: { onClose: () => void }) {
         <p className="text-sm text-slate-700">
           Imported as <strong className="font-semibold">{result.profile.name}</strong>.
         </p>
+        {result.problems.length > 0 ? (
+          <p role="status" className="rounded-md bg-amber-50 px-3 py-2 text-xs text-amber-900 ring-1 ring-amber-200 ring-inset" data-testid="import-problems">
+            {result.problems.length} problem{result.problems.length === 1 ? "" : "s"} to fix before a build, marked at {result.problems.length === 1 ? "its field" : "their fields"} in the
+            editor: {result.problems.map((p) => p.message).join("; ")}.
+          </p>
+        ) : null}
         {result.notes.length > 0 ? (
           <div>
             <h3 className="mb-1 text-xs font-medium text-slate-700">Notes from the import</h3>

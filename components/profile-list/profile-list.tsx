@@ -7,6 +7,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { RunsAsRootBadge } from "@/components/trust/runs-as-root-badge";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import { DeleteDialog } from "./delete-dialog";
 import { ImportDialog } from "./import-dialog";
 import { NewProfileDialog } from "./new-profile-dialog";
@@ -68,18 +69,14 @@ export function ProfileList() {
       ) : null}
 
       <div className="overflow-hidden rounded-lg border border-slate-200 bg-white">
-        <table className="w-full text-left text-sm" data-testid="profile-table">
-          <thead className="border-b border-slate-200 bg-slate-50 text-xs font-medium text-slate-500">
-            <tr>
-              <th scope="col" className="px-4 py-2">Name</th>
-              <th scope="col" className="px-4 py-2">Distribution</th>
-              <th scope="col" className="px-4 py-2">Last modified</th>
-              <th scope="col" className="px-4 py-2 text-right">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
+        <Table data-testid="profile-table">
+          <TableHead>
+            <Th>Name</Th>
+            <Th>Distribution</Th>
+            <Th>Last modified</Th>
+            <Th align="right" label="Actions" />
+          </TableHead>
+          <TableBody>
             {list.isPending ? (
               <tr>
                 <td colSpan={4} className="px-4 py-6 text-center text-slate-500">Loading…</td>
@@ -97,20 +94,20 @@ export function ProfileList() {
             ) : (
               list.data.map((p) => (
                 <tr key={p.id} className="group hover:bg-slate-50" data-testid="profile-row">
-                  <td className="px-4 py-2">
+                  <Td>
                     <Link href={`/profiles/${p.id}`} className="font-medium text-slate-900 hover:underline" data-testid="profile-link">
                       {p.name}
                     </Link>{" "}
                     <RunsAsRootBadge scripts={p.rootScripts} />
-                  </td>
-                  <td className="px-4 py-2 text-slate-600">
+                  </Td>
+                  <Td className="text-slate-600">
                     {p.distribution ?? <span className="text-slate-400">default</span>}
                     {p.release ? <span className="text-slate-400"> · {p.release}</span> : null}
-                  </td>
-                  <td className="px-4 py-2 text-slate-600">
+                  </Td>
+                  <Td className="text-slate-600">
                     <RelativeTime iso={p.updatedAt} />
-                  </td>
-                  <td className="px-4 py-1.5">
+                  </Td>
+                  <Td>
                     <div className="flex justify-end gap-1">
                       <Link
                         href={`/profiles/${p.id}`}
@@ -140,12 +137,12 @@ export function ProfileList() {
                         Delete
                       </Button>
                     </div>
-                  </td>
+                  </Td>
                 </tr>
               ))
             )}
-          </tbody>
-        </table>
+          </TableBody>
+        </Table>
       </div>
 
       <NewProfileDialog open={open?.kind === "new"} onClose={close} />

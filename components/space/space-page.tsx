@@ -9,6 +9,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { RelativeTime } from "@/components/ui/relative-time";
 import { Section } from "@/components/ui/section";
+import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import { formatBytes } from "@/server/mkosi/size";
 import type { SpaceBuild } from "@/components/artifacts/types";
 import { DeleteOutputsDialog } from "./delete-outputs-dialog";
@@ -76,37 +77,33 @@ export function SpacePage() {
           <p className="text-xs text-slate-500">No builds yet.</p>
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm" data-testid="space-builds">
-              <thead className="text-[11px] tracking-wide text-slate-500 uppercase">
-                <tr>
-                  <th className="py-1.5 pr-3 font-medium">Build</th>
-                  <th className="py-1.5 pr-3 font-medium">Profile</th>
-                  <th className="py-1.5 pr-3 font-medium">State</th>
-                  <th className="py-1.5 pr-3 font-medium">Ended</th>
-                  <th className="w-[28%] py-1.5 pr-3 font-medium">Outputs on disk</th>
-                  <th className="py-1.5 pr-3 text-right font-medium">Apparent</th>
-                  <th className="py-1.5 pr-3 text-right font-medium">Log</th>
-                  <th className="py-1.5">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
+            <Table data-testid="space-builds">
+              <TableHead>
+                <Th>Build</Th>
+                <Th>Profile</Th>
+                <Th>State</Th>
+                <Th>Ended</Th>
+                <Th className="w-[28%]">Outputs on disk</Th>
+                <Th align="right">Apparent</Th>
+                <Th align="right">Log</Th>
+                <Th label="Actions" />
+              </TableHead>
+              <TableBody>
                 {sorted.map((b) => {
                   const reason = ACTIVE_REASON[b.state] ?? (b.outputDiskBytes + b.outputApparentBytes + b.workspaceDiskBytes === 0 ? "No outputs to delete" : null);
                   return (
                     <tr key={b.buildId} data-testid="space-build" data-build-id={b.buildId}>
-                      <td className="py-1.5 pr-3">
+                      <Td>
                         <Link href={`/builds/${b.buildId}`} className="font-medium hover:underline">
                           #{b.buildId}
                         </Link>
-                      </td>
-                      <td className="py-1.5 pr-3">{b.profileName}</td>
-                      <td className="py-1.5 pr-3">
+                      </Td>
+                      <Td>{b.profileName}</Td>
+                      <Td>
                         <BuildStateBadge state={b.state} />
-                      </td>
-                      <td className="py-1.5 pr-3 text-xs text-slate-500">{b.endedAt ? <RelativeTime iso={String(b.endedAt)} /> : "–"}</td>
-                      <td className="py-1.5 pr-3">
+                      </Td>
+                      <Td className="text-xs text-slate-500">{b.endedAt ? <RelativeTime iso={String(b.endedAt)} /> : "–"}</Td>
+                      <Td>
                         <div className="flex items-center gap-2">
                           <div className="h-2 flex-1 overflow-hidden rounded-full bg-slate-100" aria-hidden>
                             <div className="h-full rounded-full bg-sky-600" style={{ width: `${largest > 0 ? (b.outputDiskBytes / largest) * 100 : 0}%` }} />
@@ -117,10 +114,10 @@ export function SpacePage() {
                         {b.workspaceDiskBytes > 0 && b.state !== "running" ? (
                           <span className="block text-[11px] text-amber-700">+ {formatBytes(b.workspaceDiskBytes)} left in the workspace by a killed mkosi</span>
                         ) : null}
-                      </td>
-                      <td className="py-1.5 pr-3 text-right font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.outputApparentBytes)}</td>
-                      <td className="py-1.5 pr-3 text-right font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.logBytes)}</td>
-                      <td className="py-1.5 text-right">
+                      </Td>
+                      <Td align="right" className="font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.outputApparentBytes)}</Td>
+                      <Td align="right" className="font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.logBytes)}</Td>
+                      <Td align="right">
                         <span title={reason ?? undefined}>
                           <Button size="sm" variant="secondary" className="hover:text-red-700" disabled={reason !== null} onClick={() => setDeleting(b)} data-testid="delete-outputs">
                             Delete outputs
@@ -131,12 +128,12 @@ export function SpacePage() {
                             {b.state === "running" ? "running: not deletable" : "queued: nothing yet"}
                           </span>
                         ) : null}
-                      </td>
+                      </Td>
                     </tr>
                   );
                 })}
-              </tbody>
-            </table>
+              </TableBody>
+            </Table>
           </div>
         )}
       </Section>

@@ -9,8 +9,7 @@ import { useTRPC } from "@/components/trpc/client";
 import { Button } from "@/components/ui/button";
 import { FieldMessages } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
-import { LOGIN_TIMEOUT_S } from "@/server/vms/limits";
-import { CPUS, MEMORY_MIB } from "@/server/vms/qemu-args";
+import { CPUS, LOGIN_TIMEOUT_S, MEMORY_MIB } from "@/server/vms/limits";
 import type { VmRun } from "./types";
 
 type Limits = { min: number; max: number };

@@ -15,9 +15,11 @@ import type { BuildQueue } from "@/server/builds/queue";
 import { buildPaths } from "@/server/builds/paths";
 import { stopLeftovers } from "@/server/builds/procs";
 import type { Db } from "@/server/db/client";
-import { CONVERSION_FORMATS, CONVERSION_STATES, conversionJobs, type ConversionFormat, type ConversionRow, type ConversionState } from "@/server/db/schema";
+import { CONVERSION_FORMATS, CONVERSION_STATES, conversionJobs, isActive, type ConversionFormat, type ConversionRow, type ConversionState } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { onShutdown, startOwned } from "@/server/processes/registry";
+import { coalesced, listen } from "@/server/streams/coalesce";
+import { CONVERSION_FORMAT_INFO } from "./conversion-formats";
 import { hasher } from "./hashes";
 import { classify } from "./kinds";
 import { factsOf, getBuildRow } from "./list";
@@ -37,21 +39,10 @@ export const SERVER_STOPPED = "the server stopped while this conversion ran";
 
 const toJob = ({ startedAt, endedAt, ...rest }: ConversionRow): ConversionJob => ({ ...rest, startedAt: startedAt.toISOString(), endedAt: endedAt?.toISOString() ?? null });
 
-/** The qemu-img options per target format (docs: mkosi-recipes.md, "Conversions"). */
+/** The argv of a conversion: qemu-img writes `target` itself, a compressor writes to stdout. */
 export function conversionCommand(format: ConversionFormat, source: string, target: string): string[] {
-  switch (format) {
-    case "qcow2":
-      return ["qemu-img", "convert", "-p", "-f", "raw", "-O", "qcow2", source, target];
-    case "vdi":
-      // Same result as `VBoxManage convertdd image.raw image.vdi --format VDI` (dynamic size).
-      return ["qemu-img", "convert", "-p", "-f", "raw", "-O", "vdi", "-o", "static=off", source, target];
-    case "vmdk":
-      return ["qemu-img", "convert", "-p", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", source, target];
-    case "zst":
-      return ["zstd", "-T0", "-q", "-c"];
-    case "xz":
-      return ["xz", "-T0", "-c"];
-  }
+  const c = CONVERSION_FORMAT_INFO[format].command;
+  return "qemuImg" in c ? ["qemu-img", "convert", "-p", "-f", "raw", ...c.qemuImg, source, target] : [...c.compressor];
 }
 
 export function conversionTarget(source: string, format: ConversionFormat): string {
@@ -76,7 +67,7 @@ interface Running {
 
 /** Reasons a build has no disk image to convert, by state. */
 function stateProblem(buildId: number, state: string): AppError | null {
-  if (state === "queued" || state === "running")
+  if (isActive(state))
     return AppError.field(["buildId"], `build ${buildId} is ${state}: its outputs are not final yet`, "PRECONDITION_FAILED");
   if (state !== "succeeded") return AppError.field(["buildId"], `build ${buildId} ${state === "failed" ? "failed" : `was ${state}`}: it has no disk image to convert`, "PRECONDITION_FAILED");
   return null;
@@ -283,37 +274,16 @@ export class Conversions {
 
   /** Job updates of one build: its current jobs first, then each change as it happens. */
   async *watch(buildId: number, signal?: AbortSignal): AsyncGenerator<ConversionJob> {
-    const pending = new Map<number, ConversionJob>();
-    let wake: (() => void) | undefined;
-    const poke = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const onJob = (j: ConversionJob) => {
-      if (j.buildId !== buildId) return;
-      pending.set(j.id, j); // a slow reader gets the latest of each job, not a backlog
-      poke();
-    };
-    // Subscribe before replaying: a change in between is sent twice at worst, never lost.
-    this.events.on("job", onJob);
-    signal?.addEventListener("abort", poke);
-    try {
-      for (const j of this.list(buildId)) if (!pending.has(j.id)) pending.set(j.id, j);
-      for (;;) {
-        if (signal?.aborted) return;
-        if (pending.size === 0) {
-          await new Promise<void>((r) => (wake = r));
-          continue;
-        }
-        const batch = [...pending.values()].sort((a, b) => a.id - b.id);
-        pending.clear();
-        for (const j of batch) yield j;
-      }
-    } finally {
-      this.events.off("job", onJob);
-      signal?.removeEventListener("abort", poke);
-    }
+    const changes = coalesced<number, ConversionJob>(
+      {
+        subscribe: (push) => listen(this.events, "job", (j: ConversionJob) => {
+          if (j.buildId === buildId) push(j.id, j);
+        }),
+        backlog: () => this.list(buildId).map((j) => [j.id, j] as const),
+      },
+      signal,
+    );
+    for await (const batch of changes) for (const j of batch.sort((a, b) => a.id - b.id)) yield j;
   }
 
   private emit(job: ConversionJob): void {

@@ -1,4 +1,5 @@
 // What an output file is, in words, from its name and what its first bytes say.
+import { CONVERSION_FORMAT_INFO } from "./conversion-formats";
 
 export const ARTIFACT_KINDS = ["disk", "partition", "uki", "kernel", "initrd", "checksums", "manifest", "conversion", "compressed", "link", "other"] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
@@ -13,11 +14,10 @@ export interface Facts {
 }
 
 const COMPRESSORS: Record<string, string> = { zst: "zstd", xz: "xz", gz: "gzip", bz2: "bzip2" };
-const CONVERSIONS: Record<string, string> = {
-  qcow2: "QEMU disk image (qcow2)",
-  vdi: "VirtualBox disk image (VDI)",
-  vmdk: "VMware disk image (VMDK, stream-optimized)",
-};
+/** A conversion's result by its extension (compressed copies are told by COMPRESSORS). */
+const CONVERSIONS: Record<string, string> = Object.fromEntries(
+  Object.entries(CONVERSION_FORMAT_INFO).flatMap(([format, info]) => (info.fileLabel ? [[format, info.fileLabel]] : [])),
+);
 
 /** Words for a split partition image's name part ("root-x86-64", "esp", "usr-arm64-verity"). */
 export function splitPartitionLabel(part: string): string | null {

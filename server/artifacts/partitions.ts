@@ -31,9 +31,12 @@ export interface PartitionTable {
 
 const ROOT = "Linux root";
 const USR = "Linux /usr";
+/** GPT type of an x86-64 root partition (the boot check looks for it; the VM is x86-64). */
+export const ROOT_X86_64_TYPE = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
+
 const ARCHES: Record<string, Record<string, string>> = {
   "x86-64": {
-    root: "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
+    root: ROOT_X86_64_TYPE,
     "root-verity": "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5",
     "root-verity-sig": "41092b05-9fc8-4523-994f-2def0408b176",
     usr: "8484680c-9521-48c6-9c11-b0720656f69e",

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { BuildQueue } from "@/server/builds/queue";
 import { buildPaths } from "@/server/builds/paths";
 import { mountsUnder } from "@/server/builds/procs";
-import { builds, FINISHED_STATES, profiles, type BuildState } from "@/server/db/schema";
+import { builds, FINISHED_STATES, isFinished, profiles, type BuildState } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { conversions } from "./conversions";
 import { sidecarPath } from "./hashes";
@@ -96,7 +96,6 @@ export interface Deleted {
   freedBytes: number;
 }
 
-const finished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).includes(s);
 
 /**
  * Removes a finished build's output folder (with its conversions, and their jobs' history) and
@@ -104,7 +103,7 @@ const finished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).i
  */
 export async function deleteOutputs(queue: BuildQueue, buildId: number): Promise<Deleted> {
   const row = getBuildRow(queue, buildId);
-  if (!finished(row.state) || queue.isActive(buildId))
+  if (!isFinished(row.state) || queue.isActive(buildId))
     throw AppError.field(["buildId"], `build ${buildId} is ${row.state}: its outputs can be deleted once it has ended`, "CONFLICT");
   // Refuses while a conversion of the build runs; none starts until the folder is gone.
   const release = conversions(queue).holdForRemoval(buildId);

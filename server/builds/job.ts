@@ -50,7 +50,7 @@ export function mkosiArgv(paths: BuildPaths, opts: { dataDir: string; incrementa
 
 /** Reads the document the build was queued with (kept beside the project). */
 export async function readBuildProfile(paths: BuildPaths) {
-  return profileDocumentSchema.parse(JSON.parse(await readFile(join(paths.dir, "profile.json"), "utf8")));
+  return profileDocumentSchema.parse(JSON.parse(await readFile(paths.profile, "utf8")));
 }
 
 /** The total apparent size of a folder's files (what a download of them takes). */

@@ -6,6 +6,8 @@ export interface BuildPaths {
   dir: string;
   /** The profile's rendered files, snapshotted when the build was queued. */
   project: string;
+  /** The profile document those files were rendered from (JSON). */
+  profile: string;
   /** mkosi --output-dir: empty before the build, so old split files never mix in. */
   output: string;
   /** mkosi --workspace-dir: its scratch space, removed after the build (even a killed one). */
@@ -17,7 +19,14 @@ export const buildsRoot = (dataDir: string) => join(dataDir, "builds");
 
 export function buildPaths(dataDir: string, id: number): BuildPaths {
   const dir = join(buildsRoot(dataDir), String(id));
-  return { dir, project: join(dir, "project"), output: join(dir, "output"), workspace: join(dir, "workspace"), log: join(dir, "build.log") };
+  return {
+    dir,
+    project: join(dir, "project"),
+    profile: join(dir, "profile.json"),
+    output: join(dir, "output"),
+    workspace: join(dir, "workspace"),
+    log: join(dir, "build.log"),
+  };
 }
 
 export const PACKAGE_CACHE_ENV = "IMAGE_STUDIO_PACKAGE_CACHE";

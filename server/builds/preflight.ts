@@ -7,6 +7,7 @@ import { identity, type Identity } from "@/server/host/identity";
 import { FORMAT_TOOLS, installCommand, probeTools, SETUP_COMMAND, type ToolStatus } from "@/server/host/tools";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectivePartitions } from "@/server/mkosi/render";
+import { valueOrDefault } from "@/server/mkosi/settings";
 import type { Problem } from "@/server/mkosi/validate";
 
 /** Free space a build needs in the data folder (a Debian image with its caches takes about 2 GiB). */
@@ -23,7 +24,7 @@ export interface BuildNeeds {
 /** Pure: the tools a profile's build runs, each with the field that asks for it. */
 export function buildNeeds(doc: ProfileDocument): BuildNeeds {
   const s = doc.settings;
-  const format = s.Format ?? "disk";
+  const format = valueOrDefault(s, "Format");
   // Bootable=auto makes the image bootable when it gets a kernel.
   const bootable = format === "uki" || format === "esp" || s.Bootable === "yes" || (s.Bootable !== "no" && (s.Packages ?? []).some((p) => p.startsWith("linux-image")));
   const disk = format === "disk";
@@ -42,7 +43,7 @@ export function buildNeeds(doc: ProfileDocument): BuildNeeds {
     for (const f of formats)
       for (const name of FORMAT_TOOLS[f.format] ?? []) tools.push({ name, path: f.path, why: `makes ${f.format} file systems` });
   }
-  const bootloader = s.Bootloader ?? "systemd-boot";
+  const bootloader = valueOrDefault(s, "Bootloader");
   const uki = bootable && (bootloader === "systemd-boot" || bootloader === "uki" || format === "uki");
   if (bootable) {
     tools.push({ name: "depmod", path: ["settings", "Bootable"], why: "prepares the kernel modules of a bootable image" });

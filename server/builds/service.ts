@@ -2,12 +2,12 @@
 // each build's files and a diff, and the live streams (log, state changes).
 import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Db } from "@/server/db/client";
-import { builds, FINISHED_STATES, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
+import { coalesced, listen } from "@/server/streams/coalesce";
+import { ACTIVE_STATES, builds, isFinished, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
-import { mkosiVersion } from "@/server/host/facts";
-import { render } from "@/server/mkosi/render";
+import { majorOf, mkosiVersion } from "@/server/host/facts";
+import { DEFAULT_MKOSI_MAJOR, render } from "@/server/mkosi/render";
 import { rootScripts } from "@/server/mkosi/scripts";
 import { getProfile } from "@/server/profiles/service";
 import { writeProject } from "@/server/profiles/project-dir";
@@ -17,7 +17,6 @@ import { buildPaths } from "./paths";
 import { preflight, type PreflightOptions } from "./preflight";
 import type { BuildQueue } from "./queue";
 import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
-import { readBuildProfile } from "./job";
 import { requireTrust } from "./trust";
 
 // --- views -----------------------------------------------------------------------------------
@@ -81,7 +80,6 @@ export interface BuildDetail extends BuildView {
   failureLines: string[];
 }
 
-export const isFinished = (s: BuildState) => (FINISHED_STATES as readonly BuildState[]).includes(s);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -175,7 +173,7 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
     await writeProject(paths.project, render(doc, { mkosiMajor: mkosi.major }));
     await mkdir(paths.output, { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
-    await writeFile(join(paths.dir, "profile.json"), JSON.stringify(doc, null, 2));
+    await writeFile(paths.profile, JSON.stringify(doc, null, 2));
     if (trust) db.update(profiles).set({ trustedScripts: trust }).where(eq(profiles.id, profile.id)).run();
   } catch (e) {
     db.delete(builds).where(eq(builds.id, row.id)).run();
@@ -261,16 +259,10 @@ export async function diffBuild(queue: BuildQueue, id: number, against: DiffAgai
   const profile = queue.db.select().from(profiles).where(eq(profiles.id, row.profileId)).get();
   if (!profile) throw AppError.field(["against", "profile"], `the profile of build ${id} no longer exists`, "NOT_FOUND");
   // Rendered for the mkosi the build used, so a newer mkosi's layout does not show as a change.
-  const major = Number(/^\d+/.exec(row.mkosiVersion)?.[0] ?? 24);
+  const major = majorOf(row.mkosiVersion) ?? DEFAULT_MKOSI_MAJOR;
   const valid = validateDocument(profile.document);
   if (!valid.ok) throw AppError.invalid(valid.problems);
   return diffSnapshots(from, fromRendered(render(valid.doc, { mkosiMajor: major })), { from: `build-${id}`, to: "profile" });
-}
-
-/** The profile document a build was queued with. */
-export async function buildProfileDocument(queue: BuildQueue, id: number) {
-  getRow(queue.db, id);
-  return readBuildProfile(buildPaths(queue.dataDir, id));
 }
 
 // --- live ------------------------------------------------------------------------------------
@@ -298,41 +290,27 @@ export function watchBuilds(queue: BuildQueue, id: number | undefined, signal?: 
 }
 
 async function* watch(queue: BuildQueue, id: number | undefined, signal?: AbortSignal): AsyncGenerator<BuildDetail> {
-  const pending = new Set<number>();
-  let wake: (() => void) | undefined;
-  const onChange = (b: number) => {
-    if (id !== undefined && b !== id) return;
-    pending.add(b);
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const onAbort = () => onChange(id ?? -1);
-  // Subscribe first, then read the current state: a change in between is sent twice at worst.
-  queue.events.on("change", onChange);
-  signal?.addEventListener("abort", onAbort);
-  try {
-    if (id !== undefined) pending.add(getRow(queue.db, id).id);
-    else for (const r of queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ["queued", "running"])).all()) pending.add(r.id);
-    for (;;) {
-      if (signal?.aborted) return;
-      if (pending.size === 0) {
-        await new Promise<void>((r) => (wake = r));
-        continue;
-      }
-      const ids = [...pending];
-      pending.clear();
-      for (const b of ids) {
-        const row = queue.db.select().from(builds).where(eq(builds.id, b)).get();
-        if (!row) continue;
-        yield buildDetail(row, queue);
-        // One build's stream ends with its final state: nothing changes after that.
-        if (id !== undefined && isFinished(row.state)) return;
-      }
+  const changes = coalesced<number, number>(
+    {
+      subscribe: (push) => listen(queue.events, "change", (b: number) => {
+          if (id === undefined || b === id) push(b, b);
+        }),
+      backlog: () =>
+        (id !== undefined
+          ? [getRow(queue.db, id)]
+          : queue.db.select({ id: builds.id }).from(builds).where(inArray(builds.state, ACTIVE_STATES)).all()
+        ).map((r) => [r.id, r.id] as const),
+    },
+    signal,
+  );
+  for await (const ids of changes) {
+    for (const b of ids) {
+      const row = queue.db.select().from(builds).where(eq(builds.id, b)).get();
+      if (!row) continue;
+      yield buildDetail(row, queue);
+      // One build's stream ends with its final state: nothing changes after that.
+      if (id !== undefined && isFinished(row.state)) return;
     }
-  } finally {
-    queue.events.off("change", onChange);
-    signal?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -11,9 +11,7 @@ import type { BuildStep } from "@/server/db/schema";
 
 const STEP_MARK = "‣ ";
 // CSI (colours, cursor moves) and OSC (titles) sequences.
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
-// eslint-disable-next-line no-control-regex
 const LEADING_SGR = /^\x1b\[([0-9;]*)m/;
 /** Longest line kept whole; the rest of a longer line (a progress bar without newlines) is dropped. */
 const MAX_LINE = 4096;

@@ -1,5 +1,6 @@
 import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ProfileDocument } from "@/server/mkosi/profile";
+import { BUILD_STATES } from "./build-states";
 
 /**
  * The scripts a person confirmed before a build of a profile ran them as root: the digest of
@@ -27,11 +28,7 @@ export const profiles = sqliteTable("profiles", {
 
 export type ProfileRow = typeof profiles.$inferSelect;
 
-/** A build's states, in the order a build can pass through them. */
-export const BUILD_STATES = ["queued", "running", "succeeded", "failed", "cancelled", "interrupted"] as const;
-export type BuildState = (typeof BUILD_STATES)[number];
-/** States a build never leaves. */
-export const FINISHED_STATES = ["succeeded", "failed", "cancelled", "interrupted"] as const satisfies readonly BuildState[];
+export { ACTIVE_STATES, BUILD_STATES, FINISHED_STATES, isActive, isFinished, type BuildState } from "./build-states";
 
 /** One of mkosi's steps (its "‣" lines), timed by the server as the lines arrived (ms since epoch). */
 export interface BuildStep {

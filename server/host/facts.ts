@@ -48,12 +48,19 @@ export interface MkosiVersion {
 
 let cached: Promise<MkosiVersion | undefined> | undefined;
 
+/** The major of an mkosi version as `mkosi --version` prints it ("24.3", "25~devel"). */
+export function majorOf(version: string): number | undefined {
+  const m = /^(\d+)/.exec(version);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The installed mkosi's version, or undefined when mkosi is missing. */
 export function mkosiVersion(): Promise<MkosiVersion | undefined> {
   cached ??= execa("mkosi", ["--version"], { reject: false, timeout: 15_000 }).then((r) => {
-    const m = /mkosi\s+(\d+)(?:\.[\w.~+-]+)?/.exec(r.stdout);
-    if (r.exitCode !== 0 || !m) return undefined;
-    return { version: r.stdout.trim().replace(/^mkosi\s+/, ""), major: Number(m[1]) };
+    const version = r.stdout.trim().replace(/^mkosi\s+/, "");
+    const major = majorOf(version);
+    if (r.exitCode !== 0 || major === undefined) return undefined;
+    return { version, major };
   });
   return cached;
 }

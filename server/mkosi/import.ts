@@ -12,10 +12,15 @@ import { IniError, iniSettings, parseIni, parseUnitFile, type IniEntry } from ".
 import {
   FILE_MODES,
   IMAGE_TREES,
+  isSecretPath,
+  MAX_EXTRA_FILE_BYTES,
+  MAX_EXTRA_FILE_LABEL,
   partitionSchema,
+  profileDocumentSchema,
   relativePathProblem,
   rawSettingSchema,
   repositorySchema,
+  secretMode,
   settingsSchema,
   type ExtraFile,
   type Partition,
@@ -25,17 +30,32 @@ import {
   type RawSetting,
   type Repository,
 } from "./profile";
-import { render, VOLATILE_OVERLAY } from "./render";
-import { SECTIONS, SETTINGS, settingDef, type SettingDef } from "./settings";
-import { formatProblem, validateDocument } from "./validate";
+import { MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, VOLATILE_OVERLAY } from "./render";
+import {
+  FORMER_SECTIONS,
+  fromMkosiName,
+  HASHED_PASSWORD_PREFIX,
+  SECTIONS,
+  SETTINGS,
+  settingDef,
+  SKIPS_UNKNOWN_SECTIONS_SINCE,
+  unknownSettingEffect,
+  type SettingDef,
+} from "./settings";
+import { formatProblem, validateDocument, type Problem } from "./validate";
 
 /** One entry of an uploaded archive or a folder on the server, path relative to its root. */
 export type ProjectFile = { path: string; data: Uint8Array; mode: number } | { path: string; symlink: string };
 
 export interface ImportResult {
   document: ProfileDocument;
-  /** What was kept as written and why, for the user. */
+  /** What was kept as written, renamed or moved, and why, for the user. */
   notes: string[];
+  /**
+   * The form's rules the imported document breaks (only in its partition layout, which mkosi
+   * accepted): marked at their fields in the editor, to be fixed before a build.
+   */
+  problems: Problem[];
   /** The folder every path was in, when there was one (a name for the profile). */
   topFolder?: string;
 }
@@ -43,14 +63,6 @@ export interface ImportResult {
 /** Sections mkosi 24 reads settings from; it skips any other section without looking. */
 const MKOSI_SECTIONS = ["Config", "Distribution", "Output", "Content", "Validation", "Host"];
 const MATCH_SECTIONS = ["Match", "TriggerMatch"];
-/** Where render() writes the model's settings when mkosi.conf itself is kept raw. */
-const SETTINGS_DROPIN = "mkosi.conf.d/00-settings.conf";
-const SOURCES_PATHS = [
-  "mkosi.pkgmngr/etc/apt/sources.list.d/mkosi.sources",
-  "mkosi.sandbox/etc/apt/sources.list.d/mkosi.sources",
-];
-const MAX_EXTRA_BYTES = 256 * 1024;
-const MAX_PARTITIONS = 10;
 
 const archiveError = (message: string) => AppError.field(["archive"], message);
 
@@ -89,6 +101,8 @@ const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? 
 function clip(s: string, max = 200): string {
   return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
+
+const modeText = (mode: number) => mode.toString(8).padStart(4, "0");
 
 function listNames(names: readonly string[], max = 6): string {
   const head = names.slice(0, max).join(", ");
@@ -216,18 +230,83 @@ interface Assignment {
   src: number;
   /** Position in mkosi's reading order. */
   order: number;
+  /** The name it was written with when that was an older or misspelt one. */
+  renamedFrom?: string;
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+/**
+ * A setting as the current mkosi names and places it (docs/mkosi-notes.md, "Setting names"),
+ * with a sentence per change: a section
+ * or key spelt in another case, a key an older mkosi used (the model's `formerly`), a setting
+ * in a section it moved out of or one an older mkosi read as another, a value an older mkosi
+ * took. mkosi 15 and later match names exactly, so each of these was lost or an error there.
+ */
+function respell(section: string, key: string, value: string): { section: string; key: string; value: string; changes: string[] } {
+  const changes: string[] = [];
+  const exactSection = MKOSI_SECTIONS.find((s) => s !== section && lower(s) === lower(section));
+  if (exactSection) {
+    changes.push(`[${section}] is read as [${exactSection}]: mkosi ${SKIPS_UNKNOWN_SECTIONS_SINCE} and later match section names exactly and skip [${section}] without a word`);
+    section = exactSection;
+  }
+  let def = settingDef(key);
+  if (!def) {
+    const renamed = SETTINGS.find((d) => "formerly" in d && d.formerly.some((f) => "key" in f && f.key === key)) as SettingDef | undefined;
+    const former = renamed?.formerly?.find((f) => f.key === key);
+    const cased = SETTINGS.find((d) => lower(d.key) === lower(key));
+    if (renamed && former) {
+      changes.push(`${key}= is read as ${renamed.key}=: mkosi ${former.until + 1} renamed it (${unknownSettingEffect(key)})`);
+      def = renamed;
+    } else if (cased) {
+      changes.push(`${key}= is read as ${cased.key}=: mkosi matches setting names exactly (${unknownSettingEffect(key)})`);
+      def = cased;
+    }
+  }
+  if (!def) return { section, key, value, changes };
+
+  if (section !== def.section) {
+    const moved = def.formerly?.find((f) => f.section === section);
+    const oldSection = FORMER_SECTIONS[section];
+    if (moved)
+      changes.push(`${def.key}= is moved from [${section}] to [${def.section}]: mkosi ${moved.until + 1} moved it there (mkosi reads it in [${section}] too, with a warning)`);
+    else if (oldSection?.becomes === def.section)
+      changes.push(`${def.key}= is moved from [${section}] to [${def.section}]: mkosi ${oldSection.until} and older read [${section}] as [${def.section}], ${oldSection.until + 1} and later skip [${section}] without a word`);
+    else if (MKOSI_SECTIONS.includes(section))
+      changes.push(`${def.key}= is moved from [${section}] to [${def.section}], its section (mkosi reads it in [${section}] too, with a warning)`);
+    // Any other section mkosi skips whole: what is there stays there, as written.
+    if (moved || oldSection?.becomes === def.section || MKOSI_SECTIONS.includes(section)) section = def.section;
+  }
+
+  const newer = def.formerValues?.values[value];
+  if (newer !== undefined && def.formerValues) {
+    changes.push(`${def.key}=${value} is read as ${def.key}=${newer}: mkosi ${def.formerValues.until + 1} replaced it${def.key === "Format" ? ` (file systems are set per partition in mkosi.repart/ now; without it, mkosi's own layout formats the root ext4 on Debian and Ubuntu)` : ""}`);
+    value = newer;
+  }
+  return { section, key: def.key, value, changes };
+}
+
+/**
+ * mkosi 14's PasswordIsHashed=yes said Password= held a crypt hash; mkosi 15 replaced both with
+ * RootPassword= and a "hashed:" prefix. Folded into the renamed assignments, then dropped.
+ */
+function foldPasswordIsHashed(assigns: Assignment[], notes: string[]): void {
+  const flags = assigns.filter((a) => lower(a.key) === "passwordishashed");
+  const passwords = assigns.filter((a) => a.key === "RootPassword" && a.renamedFrom !== undefined);
+  if (flags.length === 0 || passwords.length === 0) return;
+  const hashed = parseBoolean(flags[flags.length - 1]!.value) === true;
+  for (const a of passwords) if (hashed && a.value !== "" && !a.value.startsWith(HASHED_PASSWORD_PREFIX)) a.value = HASHED_PASSWORD_PREFIX + a.value;
+  for (const f of flags) assigns.splice(assigns.indexOf(f), 1);
+  notes.push(
+    hashed
+      ? `${flags[0]!.writtenKey}=${flags[flags.length - 1]!.value} is folded into RootPassword= as its '${HASHED_PASSWORD_PREFIX}' prefix: mkosi 15 replaced the setting with the prefix`
+      : `${flags[0]!.writtenKey}= is dropped: mkosi 15 has no such setting, and a RootPassword= without '${HASHED_PASSWORD_PREFIX}' is the plain password`,
+  );
 }
 
 type Folded =
   | { ok: true; settings: Record<string, unknown>; rawSettings: RawSetting[]; tmpfs: boolean; notes: string[] }
   | { ok: false; src: number; reason: string };
-
-/** ConfigFeature's own names (case-sensitive), in the form's terms. */
-const FEATURE_NAMES = new Map([
-  ["enabled", "yes"],
-  ["disabled", "no"],
-  ["auto", "auto"],
-]);
 
 type ValueResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
@@ -285,14 +364,17 @@ function foldValue(def: SettingDef, assigns: readonly Assignment[]): ValueResult
       if (b === undefined) return fail(a, "is not a boolean");
       value = b;
     } else if (k.type === "feature") {
+      // config_parse_feature: ConfigFeature's own names (case-sensitive), else a boolean.
       const b = parseBoolean(a.value);
-      const f = FEATURE_NAMES.get(a.value) ?? (b === undefined ? undefined : b ? "yes" : "no");
+      const f = fromMkosiName(def, a.value) ?? (b === undefined ? undefined : b ? "yes" : "no");
       if (f === undefined) return fail(a, "is not yes, no or auto");
       value = f;
     } else {
-      const problem = schemaProblem(def.key, a.value);
+      // mkosi's own name for a value (CompressOutput=none) means the form's value.
+      const v = k.type === "enum" ? (fromMkosiName(def, a.value) ?? a.value) : a.value;
+      const problem = schemaProblem(def.key, v);
       if (problem) return fail(a, problem);
-      value = a.value;
+      value = v;
     }
   }
   // "Key=," is an explicitly empty list, which differs from an unset one (mkosi's default).
@@ -321,9 +403,12 @@ function foldConfig(sources: readonly ConfSource[]): Folded {
       // mkosi 24 still accepts a deprecated '@' before a setting name and drops it.
       const key = e.key.startsWith("@") ? e.key.slice(1) : e.key;
       if (key !== e.key) notes.push(`${s.path} line ${e.line}: ${e.key}= is written as ${key}= (mkosi reads them the same)`);
-      assigns.push({ key, writtenKey: e.key, section: e.section, value: e.value, line: e.line, src, order: assigns.length });
+      const r = respell(e.section, key, e.value);
+      for (const change of r.changes) notes.push(`${s.path} line ${e.line}: ${change}`);
+      assigns.push({ key: r.key, writtenKey: e.key, section: r.section, value: r.value, line: e.line, src, order: assigns.length, renamedFrom: r.key !== key ? key : undefined });
     }
   });
+  foldPasswordIsHashed(assigns, notes);
 
   // mkosi reads an included config right where Include= stands; the generated file moves it.
   const include = assigns.find((a) => ORDER_BOUND.includes(a.key));
@@ -624,7 +709,7 @@ function extraFile(f: ProjectFile): ExtraResult {
   const rel = f.path.slice("mkosi.extra/".length);
   const text = textOf(f.data);
   if (text === undefined) return { ok: false, reason: "binary file" };
-  if (f.data.length > MAX_EXTRA_BYTES) return { ok: false, reason: "larger than 256 KiB" };
+  if (f.data.length > MAX_EXTRA_FILE_BYTES) return { ok: false, reason: `larger than ${MAX_EXTRA_FILE_LABEL}` };
   const mode = (f.mode & 0o7777).toString(8).padStart(4, "0");
   if (!(FILE_MODES as readonly string[]).includes(mode)) return { ok: false, reason: `mode ${mode}` };
   if (relativePathProblem(rel)) return { ok: false, reason: "path the form cannot edit" };
@@ -632,7 +717,7 @@ function extraFile(f: ProjectFile): ExtraResult {
 }
 
 function importSources(files: readonly ProjectFile[]): { repos?: Repository[]; path?: string; reason?: string } {
-  const present = files.filter((f) => SOURCES_PATHS.includes(f.path));
+  const present = files.filter((f) => (SOURCES_PATHS as readonly string[]).includes(f.path));
   if (present.length === 0) return {};
   if (present.length > 1) return { reason: "both mkosi.pkgmngr/ and mkosi.sandbox/ hold an apt sources file" };
   const f = present[0]!;
@@ -700,7 +785,7 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
   if (sources.reason) {
     notes.push(`apt sources kept as written: ${sources.reason}`);
     for (const f of files)
-      if (SOURCES_PATHS.includes(f.path)) {
+      if ((SOURCES_PATHS as readonly string[]).includes(f.path)) {
         keepRaw(f, sources.reason);
         handled.add(f.path);
       }
@@ -725,6 +810,13 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     } else keepRaw(f, rawReason(f.path));
   }
 
+  // git keeps mkosi.rootpw as 0644, and mkosi refuses a secret others can read: owner only.
+  for (const f of rawFiles) {
+    if (f.encoding === "symlink" || !isSecretPath(f.path) || secretMode(f.mode) === f.mode) continue;
+    notes.push(`${f.path} is written ${modeText(secretMode(f.mode))}, not ${modeText(f.mode)}: mkosi refuses a secret file others can read`);
+    f.mode = secretMode(f.mode);
+  }
+
   const build = (parts: Partition[], extraRaw: readonly RawFile[]): ProfileDocumentInput => ({
     settings: config.settings,
     repositories,
@@ -736,17 +828,25 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
   });
   const repartRaw = (reason: string) => repartFiles.map((f) => rawFile(f, `partition definitions the form cannot represent exactly: ${reason}`));
 
-  let result = validateDocument(build(partitions, repartReason ? repartRaw(repartReason) : []));
-  // A layout mkosi accepts but the form's rules reject (say, an ESP without /boot) stays as written.
-  if (!result.ok && partitions.length > 0 && result.problems.some((p) => p.path[0] === "partitions")) {
-    repartReason = formatProblem(result.problems.find((p) => p.path[0] === "partitions")!);
-    result = validateDocument(build([], repartRaw(repartReason)));
+  let doc: ProfileDocument;
+  let flagged: Problem[] = [];
+  const result = validateDocument(build(partitions, repartReason ? repartRaw(repartReason) : []));
+  if (result.ok) doc = result.doc;
+  else {
+    // A layout mkosi accepts but the form's rules reject (say, an ESP without /boot) goes into
+    // the partition editor all the same, its problems marked at their fields; anything else
+    // the rules reject is the project's error.
+    const parsed = profileDocumentSchema.safeParse(build(partitions, repartReason ? repartRaw(repartReason) : []));
+    const elsewhere = result.problems.filter((p) => p.path[0] !== "partitions");
+    if (!parsed.success || elsewhere.length > 0) throw AppError.invalid(elsewhere.length > 0 ? elsewhere : result.problems);
+    doc = parsed.data;
+    flagged = result.problems;
+    for (const p of flagged) notes.push(`mkosi.repart/ is in the partition editor with a problem to fix before a build: ${formatProblem(p)}`);
   }
-  if (!result.ok) throw AppError.invalid(result.problems);
   if (repartReason) notes.push(`mkosi.repart/ kept as written: ${repartReason}`);
 
   // A generated file must not stand where the project has a file, or the other way round.
-  const out = render(result.doc).map((f) => f.path);
+  const out = render(doc).map((f) => f.path);
   const outSet = new Set(out);
   for (const p of out) {
     const parts = p.split("/");
@@ -757,12 +857,12 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
   }
 
   const grouped = new Map<string, string[]>();
-  for (const f of result.doc.rawFiles) {
+  for (const f of doc.rawFiles) {
     if (config.raw.has(f.path) || f.path.startsWith("mkosi.repart/")) continue;
     grouped.set(f.reason, [...(grouped.get(f.reason) ?? []), f.path]);
   }
   for (const [path, reason] of config.raw) notes.push(`${path} kept as written: ${reason}`);
   for (const [reason, paths] of grouped) notes.push(`kept as written (${reason}): ${listNames(paths)}`);
 
-  return { document: result.doc, notes, ...(topFolder !== undefined ? { topFolder } : {}) };
+  return { document: doc, notes, problems: flagged, ...(topFolder !== undefined ? { topFolder } : {}) };
 }

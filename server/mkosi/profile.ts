@@ -75,6 +75,9 @@ export type Repository = z.infer<typeof repositorySchema>;
 export const PARTITION_TYPES = ["esp", "root", "usr", "var", "home", "swap", "linux-generic"] as const;
 export const PARTITION_FORMATS = ["vfat", "squashfs", "erofs", "ext4", "btrfs", "xfs", "swap"] as const;
 export const READ_ONLY_FORMATS = ["squashfs", "erofs"] as const;
+/** The formats that make a file system (Minimize= applies to them), i.e. all but swap. */
+export const FILE_SYSTEM_FORMATS: readonly PartitionFormat[] = PARTITION_FORMATS.filter((f) => f !== "swap");
+export type PartitionFormat = (typeof PARTITION_FORMATS)[number];
 export const MINIMIZE = ["off", "best", "guess"] as const;
 
 const sizeString = z.string().superRefine((v, ctx) => {
@@ -164,12 +167,39 @@ const relativePath = z.string().superRefine((v, ctx) => {
 /** Folders whose content is copied into the image: only there may an imported link stay a link. */
 export const IMAGE_TREES = ["mkosi.extra/", "mkosi.skeleton/"] as const;
 
+/** Trees mkosi hands to the package manager: their files are the package manager's, not mkosi's. */
+const SANDBOX_TREES = ["mkosi.pkgmngr/", "mkosi.sandbox/"] as const;
+
+/**
+ * Files mkosi reads secrets from (docs/mkosi-notes.md, "Secret files"), by name in any folder
+ * mkosi reads a config from: it refuses
+ * mkosi.rootpw, mkosi.key and mkosi.passphrase when others may read them, and every file in
+ * mkosi.credentials/ is a credential's value (often a password).
+ */
+export const SECRET_FILE_NAMES = ["mkosi.rootpw", "mkosi.key", "mkosi.passphrase"] as const;
+export const CREDENTIALS_FOLDER = "mkosi.credentials";
+
+/** Whether mkosi reads this project file as a secret (never a file of an image or sandbox tree). */
+export function isSecretPath(path: string): boolean {
+  if ([...IMAGE_TREES, ...SANDBOX_TREES].some((t) => path.startsWith(t) || path.includes(`/${t}`))) return false;
+  const parts = path.split("/");
+  const name = parts[parts.length - 1]!;
+  return (SECRET_FILE_NAMES as readonly string[]).includes(name) || parts.slice(0, -1).includes(CREDENTIALS_FOLDER);
+}
+
+/** The mode a secret file is written with: its owner's bits only (mkosi refuses one others can read). */
+export const secretMode = (mode: number): number => mode & 0o700;
+
 export const FILE_MODES = ["0644", "0755", "0600"] as const;
+
+/** The largest extra file the form edits, in UTF-8 bytes; a larger one stays a raw file. */
+export const MAX_EXTRA_FILE_BYTES = 256 * 1024;
+export const MAX_EXTRA_FILE_LABEL = `${MAX_EXTRA_FILE_BYTES / 1024} KiB`;
 
 /** A small text file the user edits in the browser, placed into the image by mkosi.extra/. */
 export const extraFileSchema = z.object({
   path: relativePath,
-  content: z.string().max(256 * 1024, "must be at most 256 KiB"),
+  content: z.string().refine((v) => new TextEncoder().encode(v).length <= MAX_EXTRA_FILE_BYTES, `must be at most ${MAX_EXTRA_FILE_LABEL}`),
   mode: z.enum(FILE_MODES).default("0644"),
 });
 export type ExtraFile = z.infer<typeof extraFileSchema>;
@@ -261,11 +291,13 @@ export const profileDocumentSchema = z.object({
 export type ProfileDocument = z.infer<typeof profileDocumentSchema>;
 export type ProfileDocumentInput = z.input<typeof profileDocumentSchema>;
 
+export const PROFILE_NAME_MAX = 80;
+
 export const profileNameSchema = z
   .string()
   .trim()
   .min(1, "must not be empty")
-  .max(80, "must be at most 80 characters")
+  .max(PROFILE_NAME_MAX, `must be at most ${PROFILE_NAME_MAX} characters`)
   .refine((v) => !CONTROL.test(v), "must not contain line breaks or control characters");
 
 export function emptyDocument(): ProfileDocument {

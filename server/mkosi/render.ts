@@ -1,6 +1,6 @@
 // Profile -> a complete mkosi project as a list of files. Pure and deterministic: the same
 // profile and options give byte-identical files, in path order.
-import type { Overlay, Partition, ProfileDocument, RawSetting, Repository } from "./profile";
+import { isSecretPath, secretMode, type Overlay, type Partition, type ProfileDocument, type RawSetting, type Repository } from "./profile";
 import { SECTIONS, SETTINGS, type SettingDef } from "./settings";
 
 export interface RenderedFile {
@@ -19,6 +19,8 @@ export interface RenderOptions {
 }
 
 export const DEFAULT_MKOSI_MAJOR = 24;
+/** Where the model's settings go when an imported mkosi.conf is kept as written (mkosi reads it right after). */
+export const SETTINGS_DROPIN = "mkosi.conf.d/00-settings.conf";
 export const VOLATILE_OVERLAY = "systemd.volatile=overlay";
 const INDENT = "        ";
 
@@ -30,7 +32,7 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
   // An imported main mkosi.conf that had to be kept raw (it holds [Match]) stays in place;
   // the model's settings then go into a drop-in, which mkosi reads after it.
   const rawPaths = new Set(doc.rawFiles.map((f) => f.path));
-  add(rawPaths.has("mkosi.conf") ? "mkosi.conf.d/00-settings.conf" : "mkosi.conf", renderMkosiConf(doc));
+  add(rawPaths.has("mkosi.conf") ? SETTINGS_DROPIN : "mkosi.conf", renderMkosiConf(doc));
 
   if (doc.repositories.length > 0) add(sourcesPath(opts.mkosiMajor), renderSources(doc.repositories));
 
@@ -38,17 +40,24 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
 
   for (const f of overlayFiles(doc.overlay)) add(f.path, f.content);
   for (const f of doc.extraFiles) add(`mkosi.extra/${f.path}`, f.content, "extra", parseInt(f.mode, 8));
-  for (const f of doc.rawFiles) files.push({ path: f.path, content: f.content, encoding: f.encoding, mode: f.mode, origin: "raw" });
+  // A secret keeps only its owner's bits, whatever it was imported with (git keeps 0644).
+  for (const f of doc.rawFiles)
+    files.push({ path: f.path, content: f.content, encoding: f.encoding, mode: f.encoding !== "symlink" && isSecretPath(f.path) ? secretMode(f.mode) : f.mode, origin: "raw" });
 
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
+
+const SOURCES_FILE = "etc/apt/sources.list.d/mkosi.sources";
 
 /** Where the installed mkosi reads an apt sources file that replaces its own list. */
 export function sourcesPath(mkosiMajor: number): string {
   // mkosi 25 renamed PackageManagerTrees= (mkosi.pkgmngr/) to SandboxTrees= (mkosi.sandbox/).
   const tree = mkosiMajor >= 25 ? "mkosi.sandbox" : "mkosi.pkgmngr";
-  return `${tree}/etc/apt/sources.list.d/mkosi.sources`;
+  return `${tree}/${SOURCES_FILE}`;
 }
+
+/** Every place sourcesPath() writes to, for any mkosi major (24's first). */
+export const SOURCES_PATHS = [sourcesPath(24), sourcesPath(25)] as const;
 
 // --- mkosi.conf ---------------------------------------------------------------------------
 
@@ -131,6 +140,9 @@ export function effectivePartitions(doc: ProfileDocument): Partition[] {
   };
   return [...doc.partitions, data];
 }
+
+/** Partition definitions are numbered 00, 10, ... 90 so they sort in order: ten at most. */
+export const MAX_PARTITIONS = 10;
 
 export function repartPath(p: Partition, index: number): string {
   const name = p.type === "linux-generic" && p.label ? p.label.replace(/[^A-Za-z0-9_-]/g, "").toLowerCase() || p.type : p.type;

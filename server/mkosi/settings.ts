@@ -2,10 +2,25 @@
 // importer and the validator all read this list; nothing else names these settings.
 //
 // Sections are mkosi 24's: mkosi 25 and 26 read that layout (with warnings), while 24
-// silently ignores sections it does not know (see shared/design.md).
+// silently ignores sections it does not know (docs/mkosi-notes.md, "Sections").
 
 export const SECTIONS = ["Distribution", "Output", "Content", "Validation"] as const;
 export type Section = (typeof SECTIONS)[number];
+
+/** Sections mkosi up to `until` read; later versions skip them without a word. */
+export const FORMER_SECTIONS: Readonly<Record<string, { becomes: Section; until: number }>> = {
+  // mkosi 14 renamed an old [Packages] section to [Content] while reading, 15 read every
+  // section alike, 16 began to skip sections it does not know.
+  Packages: { becomes: "Content", until: 15 },
+};
+
+/** The first mkosi major that skips a section it does not know (or spelt in another case). */
+export const SKIPS_UNKNOWN_SECTIONS_SINCE = 16;
+
+/** What mkosi does with a setting name it does not know, for notes and messages. */
+export function unknownSettingEffect(key: string): string {
+  return `mkosi 15 to 25 stop at ${key}= ("Unknown setting ${key}") and 26 ignores it with a warning`;
+}
 
 /** How a value is written in mkosi.conf and how the importer reads it back. */
 export type SettingKind =
@@ -38,7 +53,36 @@ export interface SettingDef {
   group: "distribution" | "output" | "content" | "boot" | "login" | "validation";
   /** A password: the form hides it behind a reveal toggle. */
   secret?: boolean;
+  /**
+   * How `mkosi --json summary` prints the value, where that is not the form's value as JSON
+   * (a feature's spelling comes from FEATURE_NAMES). The summary's key is always `key`.
+   * Measured and read per version: docs/mkosi-notes.md, "How mkosi --json summary spells values".
+   */
+  summary?: SummarySpelling;
+  /**
+   * How mkosi up to `until` spelled or placed the setting: the importer reads these as the
+   * setting (mkosi 15 and later reject the old name, or warn about the old section; see
+   * docs/mkosi-notes.md, "Setting names").
+   */
+  formerly?: readonly FormerSpelling[];
+  /** Values mkosi up to `until` took, and the value that replaced each. */
+  formerValues?: { readonly values: Readonly<Record<string, string>>; readonly until: number };
 }
+
+export interface FormerSpelling {
+  /** The old name, when it was renamed. */
+  key?: string;
+  /** The old section, when it moved. */
+  section?: string;
+  /** The last mkosi major that had it so. */
+  until: number;
+}
+
+export type SummarySpelling =
+  /** A fixed spelling per form value (keyed by the value as text); mkosi majors before `since` print the value itself. */
+  | { type: "values"; values: Readonly<Record<string, unknown>>; since?: number }
+  /** `[text, hashed]`: the value without its `prefix`, and whether it had it. */
+  | { type: "pair"; prefix: string };
 
 // Debian Policy 5.6.1: at least two characters, lowercase alphanumerics and + - .,
 // starting with an alphanumeric. Ubuntu uses the same rule.
@@ -60,6 +104,9 @@ const LOCALE: ValuePattern = { regex: /^[A-Za-z0-9_.@-]+$/, rule: "a locale such
 const TIMEZONE: ValuePattern = { regex: /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, rule: "a time zone such as UTC or Europe/Berlin" };
 // A kernel command line word: no spaces (they separate words), no comment characters.
 const CMDLINE_WORD: ValuePattern = { regex: /^[^\s#;"'\\]+$/, rule: "a kernel command line word without spaces, quotes, '#' or ';'" };
+/** RootPassword= text starting with this is a crypt hash, not the password itself. */
+export const HASHED_PASSWORD_PREFIX = "hashed:";
+
 // mkosi 24 cuts a line at '#' or ';' wherever they stand, so a password may not hold them.
 const PASSWORD: ValuePattern = {
   regex: /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/,
@@ -97,11 +144,15 @@ export const SETTINGS = [
   {
     key: "Format", section: "Output", group: "output", since: 14,
     kind: { type: "enum", values: ["disk", "directory", "tar", "cpio", "uki", "esp", "none"] }, default: "disk",
+    // mkosi 15 moved partitioning to systemd-repart: one disk format, file systems per partition.
+    formerValues: { until: 14, values: { gpt_ext4: "disk", gpt_xfs: "disk", gpt_btrfs: "disk", gpt_squashfs: "disk" } },
     help: "What kind of image to write: a partitioned disk, a plain tree, an archive or a UKI.",
   },
   {
-    key: "SplitArtifacts", section: "Output", group: "output", since: 15,
+    key: "SplitArtifacts", section: "Output", group: "output", since: 14,
     kind: { type: "boolean" }, default: false,
+    // mkosi 25 made it a list of artifacts and reads yes/no as these two lists.
+    summary: { type: "values", since: 25, values: { true: ["uki", "kernel", "initrd", "partitions"], false: ["uki", "kernel", "initrd"] } },
     help: "Also write each partition, the kernel, initrd and UKI as separate files.",
   },
   {
@@ -117,6 +168,8 @@ export const SETTINGS = [
   {
     key: "CompressOutput", section: "Output", group: "output", since: 14,
     kind: { type: "enum", values: ["no", "zstd", "xz"] },
+    // mkosi's Compression enum calls "no" none (and reads CompressOutput=none too).
+    summary: { type: "values", values: { no: "none" } },
     help: "Compress the final image; leave unset to keep a raw disk that boots as is.",
   },
   {
@@ -131,7 +184,7 @@ export const SETTINGS = [
     help: "Packages to install in the image.",
   },
   {
-    key: "RemovePackages", section: "Content", group: "content", since: 19,
+    key: "RemovePackages", section: "Content", group: "content", since: 14,
     kind: { type: "list", delimiter: ",", item: DEBIAN_PACKAGE },
     help: "Packages to remove again after installation (pulled in by dependencies).",
   },
@@ -146,38 +199,44 @@ export const SETTINGS = [
     help: "Remove package manager databases; auto removes them when the package manager is not installed.",
   },
   {
-    key: "Bootable", section: "Content", group: "boot", since: 15,
+    key: "Bootable", section: "Content", group: "boot", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "feature" }, default: "auto",
     help: "Install a boot loader and kernel so the disk boots on UEFI machines.",
   },
   {
-    key: "Bootloader", section: "Content", group: "boot", since: 15,
+    key: "Bootloader", section: "Content", group: "boot", since: 16,
     kind: { type: "enum", values: ["systemd-boot", "uki", "grub", "none"] }, default: "systemd-boot",
     help: "systemd-boot with a UKI, a bare UKI as the EFI binary, or GRUB.",
   },
   {
     key: "KernelCommandLine", section: "Content", group: "boot", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "list", delimiter: " ", item: CMDLINE_WORD },
     help: "Kernel command line words embedded in the UKI, e.g. console=ttyS0.",
   },
   {
     key: "Hostname", section: "Content", group: "login", since: 14,
+    formerly: [{ section: "Output", until: 14 }],
     kind: { type: "string", pattern: HOSTNAME },
     help: "Host name written to /etc/hostname.",
   },
   {
-    key: "Locale", section: "Content", group: "login", since: 14,
+    key: "Locale", section: "Content", group: "login", since: 15,
     kind: { type: "string", pattern: LOCALE },
     help: "System locale; set it so systemd-firstboot does not ask at boot.",
   },
   {
-    key: "Timezone", section: "Content", group: "login", since: 14,
+    key: "Timezone", section: "Content", group: "login", since: 15,
     kind: { type: "string", pattern: TIMEZONE },
     help: "System time zone; set it so systemd-firstboot does not ask at boot.",
   },
   {
-    key: "RootPassword", section: "Content", group: "login", since: 14, secret: true,
+    key: "RootPassword", section: "Content", group: "login", since: 15, secret: true,
+    // mkosi 14's PasswordIsHashed=yes became the "hashed:" prefix.
+    formerly: [{ key: "Password", until: 14 }],
     kind: { type: "string", pattern: PASSWORD },
+    summary: { type: "pair", prefix: HASHED_PASSWORD_PREFIX },
     help: "Root password (plain, or 'hashed:' followed by a crypt hash); empty locks root.",
   },
   {
@@ -215,11 +274,54 @@ export function settingDef(key: string): SettingDef | undefined {
   return byKey.get(key);
 }
 
+/** A setting's value, or mkosi's default for it (as the model records it) when the profile leaves it unset. */
+export function valueOrDefault<K extends SettingKey>(values: SettingValues, key: K): SettingValues[K] {
+  return values[key] ?? (byKey.get(key)?.default as SettingValues[K]);
+}
+
 export function isKnownSetting(key: string): key is SettingKey {
   return byKey.has(key);
 }
 
 export const FEATURE_VALUES = ["yes", "no", "auto"] as const;
+export type FeatureValue = (typeof FEATURE_VALUES)[number];
+
+/**
+ * mkosi's names for a feature's values (its ConfigFeature enum): what `mkosi --json summary`
+ * prints, and what mkosi.conf accepts besides booleans and auto.
+ */
+export const FEATURE_NAMES: Readonly<Record<FeatureValue, string>> = { yes: "enabled", no: "disabled", auto: "auto" };
+
+const FEATURE_SPELLING: SummarySpelling = { type: "values", values: FEATURE_NAMES };
+
+/** How the summary spells a setting's values: its own record, or its kind's. */
+export function summarySpelling(def: SettingDef): SummarySpelling | undefined {
+  return def.summary ?? (def.kind.type === "feature" ? FEATURE_SPELLING : undefined);
+}
+
+/** How `mkosi --json summary` of this mkosi major prints a value the form holds. */
+export function summaryValue(def: SettingDef, value: unknown, mkosiMajor: number): unknown {
+  const spelling = summarySpelling(def);
+  if (!spelling) return value;
+  if (spelling.type === "pair") {
+    const text = String(value);
+    return text.startsWith(spelling.prefix) ? [text.slice(spelling.prefix.length), true] : [text, false];
+  }
+  if (spelling.since !== undefined && mkosiMajor < spelling.since) return value;
+  const key = String(value);
+  return Object.hasOwn(spelling.values, key) ? spelling.values[key] : value;
+}
+
+/**
+ * A value written in mkosi.conf as mkosi's own name for it (CompressOutput=none,
+ * Bootable=enabled), in the form's terms; undefined when it is no such name.
+ */
+export function fromMkosiName(def: SettingDef, written: string): string | undefined {
+  const spelling = summarySpelling(def);
+  // Only names every major prints are names mkosi.conf accepts (a list of artifacts is not one).
+  if (spelling?.type !== "values" || spelling.since !== undefined) return undefined;
+  return Object.entries(spelling.values).find(([, name]) => name === written)?.[0];
+}
 
 /** Whether the setting is accepted by this mkosi major version. */
 export function supportedBy(def: SettingDef, mkosiMajor: number): boolean {

@@ -1,8 +1,9 @@
 // Checks a profile document: the zod schema for each value, then the rules that span fields
 // (partition layout, overlay, file paths). The browser runs the same checks as the server.
 import type { z } from "zod";
-import { IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
-import { effectivePartitions, render } from "./render";
+import { FILE_SYSTEM_FORMATS, IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
+import { effectivePartitions, MAX_PARTITIONS, render } from "./render";
+import { valueOrDefault } from "./settings";
 import { parseSize } from "./size";
 
 export interface Problem {
@@ -42,13 +43,14 @@ export function documentRules(doc: ProfileDocument): Problem[] {
   const problems: Problem[] = [];
   const s = doc.settings;
   const parts = doc.partitions;
-  const bootable = s.Bootable !== "no" && (s.Bootloader ?? "systemd-boot") !== "none";
+  const bootable = s.Bootable !== "no" && valueOrDefault(s, "Bootloader") !== "none";
+  const disk = valueOrDefault(s, "Format") === "disk";
 
   // The repart files are numbered 00 to 90, in order; the overlay's data partition counts too.
-  if (effectivePartitions(doc).length > 10)
-    problems.push({ path: ["partitions"], message: "at most 10 partitions (including a persistent data partition) are supported" });
+  if (effectivePartitions(doc).length > MAX_PARTITIONS)
+    problems.push({ path: ["partitions"], message: `at most ${MAX_PARTITIONS} partitions (including a persistent data partition) are supported` });
 
-  if (parts.length > 0 && (s.Format ?? "disk") === "disk") {
+  if (parts.length > 0 && disk) {
     const esps = parts.map((p, i) => ({ p, i })).filter(({ p }) => p.type === "esp");
     if (bootable && esps.length === 0)
       problems.push({ path: ["partitions"], message: "a bootable image needs an ESP (Type=esp) partition" });
@@ -79,7 +81,7 @@ export function documentRules(doc: ProfileDocument): Problem[] {
       problems.push({ path: ["partitions", i, "format"], message: "a swap partition must be formatted swap" });
     if (p.format === "swap" && p.type !== "swap")
       problems.push({ path: ["partitions", i, "format"], message: "Format=swap only fits a swap partition" });
-    if (p.minimize && p.minimize !== "off" && p.format && !["ext4", "btrfs", "xfs", "squashfs", "erofs", "vfat"].includes(p.format))
+    if (p.minimize && p.minimize !== "off" && p.format && !FILE_SYSTEM_FORMATS.includes(p.format))
       problems.push({ path: ["partitions", i, "minimize"], message: `Minimize= does not apply to ${p.format}` });
     if ((READ_ONLY_FORMATS as readonly string[]).includes(p.format ?? "") && p.copyFiles.length === 0 && p.type !== "esp")
       problems.push({ path: ["partitions", i, "copyFiles"], message: `a ${p.format} file system is read-only: it needs CopyFiles= to have any content` });
@@ -98,7 +100,7 @@ export function documentRules(doc: ProfileDocument): Problem[] {
     else labels.set(p.label, i);
   });
 
-  if (doc.overlay.scheme === "persistent" && (s.Format ?? "disk") !== "disk")
+  if (doc.overlay.scheme === "persistent" && !disk)
     problems.push({ path: ["overlay", "scheme"], message: "a persistent data partition needs Format=disk" });
 
   const extraPaths = new Map<string, number>();

@@ -109,10 +109,6 @@ export function startOwned(name: string, file: string, args: readonly string[], 
   return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, done };
 }
 
-export function runningProcesses(): { id: number; name: string }[] {
-  return [...running].map(([id, p]) => ({ id, name: p.name }));
-}
-
 export function abortAll(reason = "server shutting down"): void {
   for (const p of running.values()) p.controller.abort(new Error(reason));
 }

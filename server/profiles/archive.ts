@@ -242,12 +242,15 @@ export async function readFolder(root: string): Promise<FolderContent> {
   const out = new Collector("path");
   const skipped: string[] = [];
 
+  // Anything the file system refuses is the folder's problem, said at the field, not a crash.
+  const unreadable = (what: string) => (e: NodeJS.ErrnoException) => fail("path", `${what} cannot be read (${e.code ?? e.message})`);
+
   async function walk(dir: string, rel: string): Promise<void> {
-    const names = (await readdir(dir)).sort();
+    const names = (await readdir(dir).catch(unreadable(rel ? `${rel}/` : root))).sort();
     for (const name of names) {
       const relPath = rel ? `${rel}/${name}` : name;
       const full = join(dir, name);
-      const info = await lstat(full);
+      const info = await lstat(full).catch(unreadable(relPath));
       if (!rel && info.isDirectory() && (SKIPPED_FOLDERS as readonly string[]).includes(name)) {
         skipped.push(`${name}/`);
         continue;
@@ -255,7 +258,7 @@ export async function readFolder(root: string): Promise<FolderContent> {
       budget.entry();
       const problem = relativePathProblem(relPath);
       if (problem) fail("path", `${JSON.stringify(relPath)}: ${problem}`);
-      if (info.isSymbolicLink()) out.add({ path: relPath, symlink: await readlink(full) });
+      if (info.isSymbolicLink()) out.add({ path: relPath, symlink: await readlink(full).catch(unreadable(relPath)) });
       else if (info.isDirectory()) await walk(full, relPath);
       else if (info.isFile()) out.add({ path: relPath, data: await readRegular(full, relPath, budget), mode: info.mode & 0o7777 });
       else fail("path", `${relPath} is a device, fifo or socket, which is not accepted`);

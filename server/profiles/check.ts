@@ -12,9 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mkosiVersion } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
-import { effectiveCommandLine, effectivePartitions, render, repartPath } from "@/server/mkosi/render";
+import { effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import { checkPlan, type OutsideSetting } from "@/server/mkosi/scripts";
 import { SETTINGS } from "@/server/mkosi/settings";
+import { mkosiMessages, readBack } from "@/server/mkosi/summary";
 import { validateDocument } from "@/server/mkosi/validate";
 import { runOwned } from "@/server/processes/registry";
 import { writeProject } from "./project-dir";
@@ -40,9 +41,6 @@ export interface CheckResult {
 
 /** What the summary shows in place of a credential's value. */
 export const HIDDEN_CREDENTIAL = "(not shown)";
-
-// mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
-const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
 
 export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
@@ -75,13 +73,13 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
     const env = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C.UTF-8" };
     const r = await runOwned("mkosi summary", "mkosi", ["--json", "summary"], { cwd: project, timeout: 60_000, signal, env, extendEnv: false });
     const severity = r.exitCode === 0 ? "warning" : "error";
-    const problems: CheckProblem[] = meaningfulLines(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
+    const problems: CheckProblem[] = mkosiMessages(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
       if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
       return done({ ok: false, mkosiVersion: mkosi.version, problems, notRun });
     }
     const summary = hideCredentials((JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {});
-    problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)));
+    problems.push(...readBack(doc, summary, mkosi.major), ...(await checkRepart(dir, doc, signal)));
     return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary, notRun });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -104,13 +102,6 @@ function outsidePath(o: OutsideSetting, doc: ProfileDocument): (string | number)
   return raw >= 0 ? ["rawSettings", raw] : locate(o.message, doc);
 }
 
-function meaningfulLines(text: unknown): string[] {
-  return String(text ?? "")
-    .split("\n")
-    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^‣\s*/, "").trim())
-    .filter((l) => l && !HARMLESS.some((h) => h.test(l)));
-}
-
 /**
  * mkosi's summary does not read the repart definitions; systemd-repart does, and only warns
  * about a misspelt key. A dry run against an empty tree (sparse file in the temp folder) tells.
@@ -127,7 +118,7 @@ async function checkRepart(dir: string, doc: ProfileDocument, signal?: AbortSign
     { timeout: 60_000, signal },
   );
   // Keep what names a definition file, or everything when repart failed.
-  const lines = meaningfulLines(r.stderr).filter((l) => r.exitCode !== 0 ? /fail|error|invalid|unknown/i.test(l) : /\.conf:\d+:/.test(l));
+  const lines = mkosiMessages(r.stderr).filter((l) => r.exitCode !== 0 ? /fail|error|invalid|unknown/i.test(l) : /\.conf:\d+:/.test(l));
   return lines.map((l) => {
     const message = l.replace(/^\S*\/(mkosi\.repart\/)/, "$1");
     return { path: locate(message, doc), message, severity: r.exitCode === 0 ? "warning" : "error" };
@@ -146,26 +137,4 @@ export function locate(message: string, doc: ProfileDocument): (string | number)
   if (raw >= 0) return ["rawSettings", raw];
   if (/sources|repositor|apt/i.test(message)) return ["repositories"];
   return null;
-}
-
-const FEATURE_READ = { yes: "enabled", no: "disabled", auto: "auto" } as const;
-
-/** Settings mkosi read back differently from what the form holds (a sign the file said something else). */
-export function readBack(doc: ProfileDocument, summary: Record<string, unknown>): CheckProblem[] {
-  const problems: CheckProblem[] = [];
-  const values: Record<string, unknown> = { ...doc.settings, KernelCommandLine: effectiveCommandLine(doc) };
-  for (const def of SETTINGS) {
-    const want = values[def.key];
-    if (want === undefined || ("secret" in def && def.secret) || !(def.key in summary)) continue;
-    if (def.kind.type === "list" && (want as string[]).length === 0) continue;
-    const expected = def.kind.type === "feature" ? FEATURE_READ[want as keyof typeof FEATURE_READ] : want;
-    const got = summary[def.key];
-    if (JSON.stringify(got) !== JSON.stringify(expected))
-      problems.push({
-        path: ["settings", def.key],
-        message: `mkosi read ${def.key} as ${JSON.stringify(got)}, the form says ${JSON.stringify(expected)}`,
-        severity: "error",
-      });
-  }
-  return problems;
 }

@@ -4,7 +4,7 @@ import type { Db } from "@/server/db/client";
 import { profiles, type ProfileRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { findPreset, type HostFacts } from "@/server/mkosi/presets";
-import { emptyDocument, profileNameSchema, type ProfileDocument } from "@/server/mkosi/profile";
+import { emptyDocument, profileDocumentSchema, profileNameSchema, type ProfileDocument } from "@/server/mkosi/profile";
 import { rootScripts, scriptLabel } from "@/server/mkosi/scripts";
 import { validateDocument, zodProblems } from "@/server/mkosi/validate";
 
@@ -68,6 +68,18 @@ export function createProfile(db: Db, input: { name: string; presetId?: string; 
     document = input.document === undefined ? emptyDocument() : checkDocument(input.document);
   }
   return insert(db, name, document);
+}
+
+/**
+ * A profile from an import: the document is schema-valid, but may break the form's
+ * cross-field rules where the importer flagged it (a partition layout mkosi accepted). Those
+ * problems are marked in the editor; a save or a build needs them fixed first.
+ */
+export function createImportedProfile(db: Db, name: string, document: ProfileDocument): ProfileRow {
+  const checked = checkName(name);
+  const r = profileDocumentSchema.safeParse(document);
+  if (!r.success) throw AppError.invalid(zodProblems(r.error));
+  return insert(db, checked, r.data);
 }
 
 /**

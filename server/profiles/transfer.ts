@@ -6,36 +6,35 @@ import type { Db } from "@/server/db/client";
 import type { ProfileRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { importProject, type ProjectFile } from "@/server/mkosi/import";
-import type { HostFacts } from "@/server/mkosi/presets";
+import { PROFILE_NAME_MAX } from "@/server/mkosi/profile";
 import { render } from "@/server/mkosi/render";
 import { readArchive, readFolder, writeExportArchive } from "./archive";
-import { createProfile, getProfile, listProfiles } from "./service";
+import type { Problem } from "@/server/mkosi/validate";
+import { createImportedProfile, getProfile, listProfiles } from "./service";
 
 export interface ImportOutcome {
   profile: ProfileRow;
-  /** What the import kept as written, for the user. */
+  /** What the import kept as written, renamed or moved, for the user. */
   notes: string[];
+  /** Rules of the form the imported partition layout breaks, marked in the editor. */
+  problems: Problem[];
 }
-
-// Imports never use a preset, so the host's facts play no part in creating the profile.
-const NO_HOST: HostFacts = { aptRepositories: [] };
-const NAME_MAX = 80;
 
 /** The first free name among base, "base (2)", "base (3)", ... */
 function uniqueName(db: Db, base: string): string {
   const taken = new Set(listProfiles(db).map((p) => p.name));
-  const stem = base.trim().slice(0, NAME_MAX - 6).trim() || "Imported project";
+  const stem = base.trim().slice(0, PROFILE_NAME_MAX - 6).trim() || "Imported project";
   if (!taken.has(stem)) return stem;
   for (let n = 2; ; n++) if (!taken.has(`${stem} (${n})`)) return `${stem} (${n})`;
 }
 
 function save(db: Db, files: ProjectFile[], explicitName: string | undefined, fallbackName: string | undefined): ImportOutcome {
-  const { document, notes, topFolder } = importProject(files);
+  const { document, notes, problems, topFolder } = importProject(files);
   // An explicit name is used as given (a taken one is a CONFLICT); a derived one is made unique.
   const name =
     explicitName ?? uniqueName(db, topFolder ?? fallbackName ?? document.settings.ImageId ?? "Imported project");
-  const profile = createProfile(db, { name, document }, NO_HOST);
-  return { profile, notes };
+  const profile = createImportedProfile(db, name, document);
+  return { profile, notes, problems };
 }
 
 /** Creates a profile from an uploaded .tar.gz, .tar or .zip of an mkosi project. */

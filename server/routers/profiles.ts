@@ -56,13 +56,13 @@ export const profilesRouter = router({
     ),
   importArchive: procedure.input(importForm).mutation(async ({ ctx, input }) => {
     const r = await transfer.importArchive(ctx.db, Buffer.from(await input.file.arrayBuffer()), input.name);
-    return { profile: out(r.profile), notes: r.notes };
+    return { profile: out(r.profile), notes: r.notes, problems: r.problems };
   }),
   importFolder: procedure
     .input(z.object({ path: z.string().min(1), name: z.string().optional() }))
     .mutation(async ({ ctx, input }) => {
       const r = await transfer.importFolder(ctx.db, input.path, input.name);
-      return { profile: out(r.profile), notes: r.notes };
+      return { profile: out(r.profile), notes: r.notes, problems: r.problems };
     }),
   delete: procedure.input(id).mutation(({ ctx, input }) => {
     profiles.deleteProfile(ctx.db, input.id);

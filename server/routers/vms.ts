@@ -1,7 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
-import { LOGIN_TIMEOUT_S } from "@/server/vms/limits";
-import { CPUS, MEMORY_MIB } from "@/server/vms/qemu-args";
+import { CPUS, LOGIN_TIMEOUT_S, MEMORY_MIB } from "@/server/vms/limits";
 import * as vms from "@/server/vms/service";
 import { procedure, router } from "./trpc";
 

@@ -22,8 +22,10 @@ export interface CheckOptions extends VmOptions {
 /** Starts a boot check of a build; resolves with its run once QEMU runs. The check goes on in the background. */
 export async function startBootCheck(vms: VmManager, buildId: number, opts: CheckOptions): Promise<VmRunRow> {
   const paths = buildPaths(vms.queue.dataDir, buildId);
-  // Checked before QEMU starts, so a build without its document fails with a clear error.
+  // Checked before QEMU starts, so a build without its document (or for another
+  // architecture) fails at once with a clear error.
   await vms.diskImage(buildId);
+  await vms.refuseForeignArchitecture(buildId);
   const plan = checkPlan(await readBuildProfile(paths));
   const run = await vms.start(buildId, opts, "check");
   void runCheck(vms, run.id, plan, opts).catch((e) => console.error(`boot check ${run.id}:`, e));

@@ -1,11 +1,11 @@
 // What the boot check proves about an image, read from the profile the build was made from,
 // and how the console output of each probe is judged. Pure: the driver that types the
 // commands and collects their output lives in boot-check.ts.
+import { ROOT_X86_64_TYPE } from "@/server/artifacts/partitions";
 import type { CheckItem } from "@/server/db/schema";
 import type { ProfileDocument } from "@/server/mkosi/profile";
+import { HASHED_PASSWORD_PREFIX, valueOrDefault } from "@/server/mkosi/settings";
 
-/** GPT partition type of an x86-64 root (the Discoverable Partitions Specification). */
-export const ROOT_X86_64_TYPE = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
 /** The vendor GUID under which systemd-boot and systemd-stub publish EFI variables. */
 const LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
 /** "<hostname> login: " from agetty. */
@@ -26,17 +26,22 @@ export interface CheckPlan {
   reboot: boolean;
 }
 
+/** UnifiedKernelImages= values that turn the UKI off: mkosi 24's booleans and ConfigFeature, 26's none. */
+const NO_UKI = /^(0|false|no|n|f|off|never|disabled|none)$/i;
+
 export function checkPlan(doc: ProfileDocument): CheckPlan {
-  const s = doc.settings as Record<string, unknown>;
+  const s = doc.settings;
   const root = doc.partitions.find((p) => p.type === "root");
-  const systemdBoot = s.Bootloader === "systemd-boot" || s.Bootloader === undefined; // mkosi's default
-  const password = typeof s.RootPassword === "string" && !s.RootPassword.startsWith("hashed:") ? s.RootPassword : undefined;
+  const systemdBoot = valueOrDefault(s, "Bootloader") === "systemd-boot";
+  const password = s.RootPassword !== undefined && !s.RootPassword.startsWith(HASHED_PASSWORD_PREFIX) ? s.RootPassword : undefined;
+  // The model leaves UnifiedKernelImages= out, so an imported one is a raw setting; the last one counts.
+  const ukiSetting = doc.rawSettings.filter((r) => r.key === "UnifiedKernelImages").pop()?.value.trim();
   return {
     overlay: doc.overlay,
     rootFormat: root?.format,
     systemdBoot,
     // With systemd-boot mkosi builds a UKI unless told not to.
-    uki: systemdBoot && s.UnifiedKernelImages !== false && s.UnifiedKernelImages !== "none" && s.UnifiedKernelImages !== "no",
+    uki: systemdBoot && !(ukiSetting !== undefined && NO_UKI.test(ukiSetting)),
     login: { autologin: s.Autologin === true, password },
     reboot: doc.overlay.scheme !== "readonly",
   };

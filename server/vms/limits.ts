@@ -12,3 +12,8 @@ export const INPUT_RATE = { bytesPerSecond: 16 * 1024, burstBytes: MAX_INPUT_BYT
 
 /** Seconds a boot check waits from QEMU's start for the login prompt (and again after its reboot). */
 export const LOGIN_TIMEOUT_S = { min: 30, max: 3600, default: 600 } as const;
+
+/** A VM's memory, in MiB. */
+export const MEMORY_MIB = { min: 512, max: 65536, default: 2048 } as const;
+/** A VM's virtual CPUs. */
+export const CPUS = { min: 1, max: 64, default: 2 } as const;

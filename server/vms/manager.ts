@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { factsOf } from "@/server/artifacts/list";
 import { classify } from "@/server/artifacts/kinds";
+import { readBuildProfile } from "@/server/builds/job";
 import { LogLimitError, LogStore } from "@/server/builds/log-store";
 import { buildPaths } from "@/server/builds/paths";
 import { stopLeftovers } from "@/server/builds/procs";
@@ -19,8 +20,8 @@ import { formatBytes } from "@/server/mkosi/size";
 import { onShutdown, startOwned } from "@/server/processes/registry";
 import { accelFromEnv, findFirmware, findQemu, probeKvm, type AccelChoice } from "./host";
 import { InputRate } from "./input-rate";
-import { INPUT_RATE, MAX_INPUT_BYTES } from "./limits";
-import { CPUS, MEMORY_MIB, qemuArgs, type Firmware, type VmOptions } from "./qemu-args";
+import { CPUS, INPUT_RATE, MAX_INPUT_BYTES, MEMORY_MIB } from "./limits";
+import { hostArchitecture, QEMU_BINARY, qemuArgs, VM_ARCHITECTURE, type Firmware, type VmOptions } from "./qemu-args";
 
 export const DEFAULT_VM_OPTIONS: VmOptions = { memoryMib: MEMORY_MIB.default, cpus: CPUS.default, network: false };
 export const SERVER_STOPPED = "the server stopped";
@@ -114,6 +115,7 @@ export class VmManager {
     if (this.closed) throw new AppError("PRECONDITION_FAILED", "the server is stopping: no new VMs");
     await this.ready;
     const image = await this.diskImage(buildId);
+    await this.refuseForeignArchitecture(buildId);
     const qemu = findQemu();
     const firmware = findFirmware(this.opts.firmware);
     const busy = this.liveRunOf(buildId);
@@ -246,6 +248,23 @@ export class VmManager {
     // A build's view carries its boot check verdict.
     const r = this.db.select({ buildId: vmRuns.buildId }).from(vmRuns).where(eq(vmRuns.id, runId)).get();
     if (r) this.queue.changed(r.buildId);
+  }
+
+  /**
+   * Refuses at once an image for another architecture than the VM's: it would never reach a
+   * login prompt, and a boot check would only say so when its wait ran out.
+   */
+  async refuseForeignArchitecture(buildId: number): Promise<void> {
+    // A build from before profile.json was kept beside its snapshot: nothing to tell by.
+    const doc = await readBuildProfile(buildPaths(this.queue.dataDir, buildId)).catch(() => undefined);
+    if (!doc) return;
+    const arch = doc.settings.Architecture ?? hostArchitecture();
+    if (arch !== VM_ARCHITECTURE)
+      throw AppError.field(
+        ["buildId"],
+        `build ${buildId} is an ${arch} image (Architecture=${arch}) and the VMs here run ${VM_ARCHITECTURE} (${QEMU_BINARY}): it cannot boot in them; boot it on an ${arch} machine, or build the profile for ${VM_ARCHITECTURE}`,
+        "PRECONDITION_FAILED",
+      );
   }
 
   /** The raw GPT disk image among the build's outputs. */

@@ -17,9 +17,13 @@ export const FIRMWARE_CANDIDATES: readonly Firmware[] = [
 ];
 
 export const QEMU_BINARY = "qemu-system-x86_64";
+/** The one architecture the VMs run (QEMU_BINARY's), in mkosi's Architecture= terms. */
+export const VM_ARCHITECTURE = "x86-64";
 
-export const MEMORY_MIB = { min: 512, max: 65536, default: 2048 } as const;
-export const CPUS = { min: 1, max: 64, default: 2 } as const;
+/** mkosi's name for this machine's architecture (what an unset Architecture= builds). */
+export function hostArchitecture(nodeArch: string = process.arch): string {
+  return ({ x64: "x86-64", arm64: "arm64", ia32: "x86", arm: "arm", riscv64: "riscv64", ppc64: "ppc64-le", s390x: "s390x" } as Record<string, string>)[nodeArch] ?? nodeArch;
+}
 
 export interface VmOptions {
   memoryMib: number;

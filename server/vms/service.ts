@@ -5,6 +5,7 @@ import { buildQueue } from "@/server/builds/queue";
 import type { Db } from "@/server/db/client";
 import { builds, profiles, vmRuns, type VmRunRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
+import { coalesced, listen } from "@/server/streams/coalesce";
 import type { LogEvent } from "@/server/builds/log-store";
 import { startBootCheck, type CheckOptions } from "./boot-check";
 import { LOGIN_TIMEOUT_S } from "./limits";
@@ -90,33 +91,19 @@ export function watchRuns(m: VmManager, buildId: number, signal?: AbortSignal): 
 }
 
 async function* watch(m: VmManager, buildId: number, signal?: AbortSignal): AsyncGenerator<VmRunView[]> {
-  let dirty = true;
-  let wake: (() => void) | undefined;
-  const onChange = (runId: number) => {
-    const r = m.db.select({ buildId: vmRuns.buildId }).from(vmRuns).where(eq(vmRuns.id, runId)).get();
-    if (r?.buildId !== buildId) return;
-    dirty = true;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const onAbort = () => wake?.();
-  m.events.on("change", onChange);
-  signal?.addEventListener("abort", onAbort);
-  try {
-    for (;;) {
-      if (signal?.aborted) return;
-      if (!dirty) {
-        await new Promise<void>((r) => (wake = r));
-        continue;
-      }
-      dirty = false;
-      yield listRuns(m, buildId);
-    }
-  } finally {
-    m.events.off("change", onChange);
-    signal?.removeEventListener("abort", onAbort);
-  }
+  const ofThisBuild = (runId: number) => m.db.select({ buildId: vmRuns.buildId }).from(vmRuns).where(eq(vmRuns.id, runId)).get()?.buildId === buildId;
+  // One key: any change of the build's runs means the whole list is read again.
+  const changes = coalesced<"runs", null>(
+    {
+      subscribe: (push) =>
+        listen(m.events, "change", (runId: number) => {
+          if (ofThisBuild(runId)) push("runs", null);
+        }),
+      backlog: () => [["runs", null]],
+    },
+    signal,
+  );
+  for await (const _ of changes) yield listRuns(m, buildId);
 }
 
 export function setBootCheckAfterBuild(db: Db, profileId: number, enabled: boolean): { id: number; bootCheckAfterBuild: boolean } {

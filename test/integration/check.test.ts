@@ -21,6 +21,15 @@ describe("checkWithMkosi", () => {
     expect(r.summary?.Distribution).toBe(preset.build(host).settings.Distribution);
   });
 
+  it("passes a profile that sets CompressOutput=no (mkosi's summary calls it none)", async () => {
+    const doc = debian();
+    doc.settings.CompressOutput = "no";
+    const r = await checkWithMkosi(doc);
+    expect(r.summary?.CompressOutput).toBe("none");
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+
   it("ties an unknown setting to the raw setting that holds it", async () => {
     const doc = debian();
     doc.rawSettings.push({ section: "Content", key: "FrobnicateImage", value: "yes" });

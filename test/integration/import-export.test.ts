@@ -1,7 +1,7 @@
 // Import and export against the real mkosi: a project and its export must give the same
 // `mkosi --json summary` (paths aside), and the presets must survive export -> import.
 import { execa } from "execa";
-import { chmod, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import type { ProfileDocument } from "@/server/mkosi/profile";
 import { DEFAULT_MKOSI_MAJOR, render } from "@/server/mkosi/render";
 import { readArchive, readFolder, writeExportArchive } from "@/server/profiles/archive";
 import { writeProject } from "@/server/profiles/project-dir";
+import { DEFINITIONS, ORIGINAL_PROJECT } from "../fixtures/original-project";
 
 const installed = await mkosiVersion();
 const MAJOR = installed?.major ?? DEFAULT_MKOSI_MAJOR;
@@ -45,6 +46,23 @@ async function summary(dir: string): Promise<Record<string, unknown>> {
   expect(images).toHaveLength(1);
   const neutral = JSON.stringify(images[0]).split(dir).join("<project>");
   return JSON.parse(neutral) as Record<string, unknown>;
+}
+
+/** Without Seed=, which mkosi picks at random on each run when an image sets none. */
+const unseeded = ({ Seed: _, ...rest }: Record<string, unknown>) => rest;
+
+/** mkosi's reading of every image of a project (sub-images first), paths made neutral, unseeded. */
+async function summaries(dir: string): Promise<Record<string, unknown>[]> {
+  const r = await execa("mkosi", ["--json", "summary"], { cwd: dir, reject: false });
+  if (r.exitCode !== 0) throw new Error(`mkosi summary failed in ${dir}: ${r.stderr}`);
+  return (JSON.parse(r.stdout.split(dir).join("<project>")).Images as Record<string, unknown>[]).map(unseeded);
+}
+
+/** What mkosi says when it refuses a project. */
+async function refusal(dir: string): Promise<string> {
+  const r = await execa("mkosi", ["--json", "summary"], { cwd: dir, reject: false });
+  expect(r.exitCode).not.toBe(0);
+  return r.stderr;
 }
 
 /** Exports a document as the dashboard does (tar.gz) and unpacks it with the system tar. */
@@ -201,5 +219,51 @@ describe.skipIf(!installed)(`import and export with the real mkosi ${installed?.
     const s = await summary(dir);
     expect(s.ImageId).toBe(doc.settings.ImageId);
     expect(s.KernelCommandLine).toContain("systemd.volatile=overlay");
+  });
+
+  it("imports the original project's AutoLogin= as Autologin=, so its export passes mkosi where the original does not", async () => {
+    const src = join(work, "original");
+    await writeTree(src, ORIGINAL_PROJECT);
+    expect(await refusal(src)).toMatch(/Unknown setting AutoLogin/);
+
+    const { document, notes } = importProject((await readFolder(src)).files);
+    expect(document.settings.Autologin).toBe(true);
+    expect(document.rawSettings).toEqual([]);
+    expect(notes.join("\n")).toMatch(/AutoLogin= is read as Autologin=: mkosi matches setting names exactly/);
+
+    // The export reads as the project with the one key spelt right reads, nothing else changed.
+    const fixed = join(work, "original-fixed");
+    await writeTree(fixed, { ...ORIGINAL_PROJECT, "mkosi.conf": (ORIGINAL_PROJECT["mkosi.conf"] as string).replace("AutoLogin=", "Autologin=") });
+    const out = await exportAndUnpack(document, "original-export");
+    const after = unseeded(await summary(out));
+    expect(after.Autologin).toBe(true);
+    expect(after).toEqual(unseeded(await summary(fixed)));
+  });
+
+  it("round-trips the later definitions/ folder, its partitions in the editor and its mkosi.rootpw written 0600 so mkosi accepts the export", async () => {
+    const repo = join(work, "later-repo");
+    await writeTree(join(repo, "definitions"), DEFINITIONS);
+    const src = join(repo, "definitions");
+    // As cloned, mkosi refuses the project: git keeps mkosi.rootpw as 0644.
+    expect(await refusal(src)).toMatch(/Permissions of '.*mkosi\.rootpw' of '0644' are too open/);
+
+    const { document, notes, problems } = importProject((await readFolder(src)).files);
+    expect(document.partitions.map((p) => [p.type, p.label])).toEqual([["esp", "esp"], ["root", "root-a"], ["linux-generic", "data"]]);
+    expect(problems).toEqual([{ path: ["partitions", 0, "copyFiles"], message: expect.stringMatching(/CopyFiles=\/boot:\//) }]);
+    expect(document.rawFiles.find((f) => f.path === "mkosi.rootpw")?.mode).toBe(0o600);
+    expect(notes).toContain("mkosi.rootpw is written 0600, not 0644: mkosi refuses a secret file others can read");
+    expect(notes.join("\n")).not.toMatch(/mkosi\.repart\/ kept as written/);
+
+    const out = await exportAndUnpack(document, "definitions-export");
+    expect((await stat(join(out, "mkosi.rootpw"))).mode & 0o7777).toBe(0o600);
+    // Exactly what the clone gives once its rootpw is 0600, every image alike.
+    await chmod(join(src, "mkosi.rootpw"), 0o600);
+    const before = await summaries(src);
+    expect(before.map((i) => i.Image ?? "main")).toEqual(["base", "initrd", "core", "main"]);
+    expect(await summaries(out)).toEqual(before);
+    const written = join(work, "definitions-written");
+    await writeProject(written, render(document, { mkosiMajor: MAJOR }));
+    expect((await stat(join(written, "mkosi.rootpw"))).mode & 0o7777).toBe(0o600);
+    expect(await summaries(written)).toEqual(before);
   });
 });

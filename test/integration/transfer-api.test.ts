@@ -1,5 +1,5 @@
 // The import/export service, the tRPC procedures and the download route, on a real SQLite file.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -40,6 +40,13 @@ const PROJECT = {
   "appliance/mkosi.build": "#!/bin/sh\n",
 };
 
+
+/** An upload as the import dialog sends it. */
+function formOf(archive: Buffer): FormData {
+  const form = new FormData();
+  form.set("file", new File([new Uint8Array(archive)], "project.tar.gz"));
+  return form;
+}
 
 const db = getDb();
 const caller = createCaller({ db, host: () => ({ aptRepositories: [] }) });
@@ -90,6 +97,49 @@ describe("importArchive / importFolder", () => {
     expect(r.profile.name).toBe("folder-project");
     expect(r.profile.document.settings.Hostname).toBe("from-folder");
     expect(r.notes).toContain("left out build results: .git/");
+  });
+
+  it("answers a folder it cannot list with a BAD_REQUEST at the path field, not a crash", async () => {
+    const dir = join(dataDir, "unlistable");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "mkosi.conf"), "[Content]\nHostname=h\n");
+    // Passable but not readable: stat works, readdir does not (for root only as another user).
+    await chmod(dataDir, 0o755);
+    await chmod(dir, 0o711);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) process.seteuid!(65534);
+    let e: unknown;
+    try {
+      e = await caller.profiles.importFolder({ path: dir }).catch((x: unknown) => x);
+    } finally {
+      if (asRoot) process.seteuid!(0);
+      await chmod(dir, 0o755);
+    }
+    expect(e).toMatchObject({ code: "BAD_REQUEST", cause: { problems: [{ path: ["path"], message: `${dir} cannot be read (EACCES)` }] } });
+  });
+
+  it("stores a project whose partition layout breaks the form's rules, its partitions in the editor and the problem named", async () => {
+    const r = await caller.profiles.importArchive(
+      formOf(
+        await tarGz({
+          "esp-efi-only/mkosi.conf": "[Output]\nFormat=disk\n",
+          "esp-efi-only/mkosi.repart/00-esp.conf": "[Partition]\nType=esp\nFormat=vfat\nCopyFiles=/efi:/\n",
+          "esp-efi-only/mkosi.repart/10-root.conf": "[Partition]\nType=root\nFormat=ext4\nCopyFiles=/\n",
+        }),
+      ),
+    );
+    expect(r.problems).toEqual([{ path: ["partitions", 0, "copyFiles"], message: expect.stringMatching(/CopyFiles=\/boot:\//) }]);
+    const stored = getProfile(db, r.profile.id);
+    expect(stored.document.partitions.map((p) => p.type)).toEqual(["esp", "root"]);
+    expect(stored.document.rawFiles).toEqual([]);
+    // Saved as it is, it is refused at the same field until the ESP is fixed.
+    await expect(caller.profiles.save({ id: stored.id, revision: stored.revision, document: stored.document })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      cause: { problems: [{ path: ["partitions", 0, "copyFiles"] }] },
+    });
+    const fixed = structuredClone(stored.document);
+    fixed.partitions[0]!.copyFiles.unshift("/boot:/");
+    expect((await caller.profiles.save({ id: stored.id, revision: stored.revision, document: fixed })).revision).toBe(stored.revision + 1);
   });
 });
 

@@ -369,6 +369,24 @@ describe("writeExportArchive", () => {
     expect(back.find((f) => f.path === "my-image/mkosi.extra/logo.png")).toMatchObject({ data: Buffer.from([0, 1, 2, 255]) });
   });
 
+  it("writes the files mkosi reads secrets from owner-only, however they were imported (git keeps 0644)", async () => {
+    const doc = importProject([
+      { path: "p/mkosi.conf", data: Buffer.from("[Content]\nHostname=h\n"), mode: 0o644 },
+      { path: "p/mkosi.rootpw", data: Buffer.from("root\n"), mode: 0o644 },
+      { path: "p/mkosi.credentials/generate", data: Buffer.from("#!/bin/sh\necho x\n"), mode: 0o755 },
+    ]).document;
+    const extract = tar.extract();
+    extract.end(gunzipSync(await writeExportArchive(render(doc), opts)));
+    const modes: Record<string, number | undefined> = {};
+    for await (const e of extract) {
+      modes[e.header.name] = e.header.mode;
+      e.resume();
+    }
+    expect(modes["my-image/mkosi.rootpw"]).toBe(0o600);
+    expect(modes["my-image/mkosi.credentials/generate"]).toBe(0o700);
+    expect(modes["my-image/mkosi.conf"]).toBe(0o644);
+  });
+
   it("names its README BUILDING.md when the project has a README.md", async () => {
     const withReadme = [...files, { path: "README.md", content: "# mine\n", encoding: "utf8" as const, mode: 0o644, origin: "raw" as const }];
     const back = await readArchive(await writeExportArchive(withReadme, opts));

@@ -189,6 +189,12 @@ describe("importProject: mkosi.conf semantics", () => {
     expect(d.settings).toEqual({ WithDocs: true, Autologin: false, Bootable: "yes", CleanPackageMetadata: "no", Checksum: true });
   });
 
+  it("reads mkosi's own name for a value as the form's (CompressOutput=none is no)", () => {
+    expect(settingsOf("[Output]\nCompressOutput=none\n").settings).toEqual({ CompressOutput: "no" });
+    // Case matters to mkosi's enum look-up: None is no name of its, so it stays as written.
+    expect(settingsOf("[Output]\nCompressOutput=None\n").rawSettings).toEqual([{ section: "Output", key: "CompressOutput", value: "None" }]);
+  });
+
   it("keeps every assignment of a setting raw when one cannot be represented", () => {
     const d = settingsOf("[Output]\nImageId=base\nImageId=img-%d\n[Content]\nWithDocs=maybe\n");
     expect(d.settings.ImageId).toBeUndefined();
@@ -234,18 +240,26 @@ describe("importProject: mkosi.conf semantics", () => {
     expect(d.rawSettings).toEqual([{ section: "Content", key: "Packages", value: "a1, b1" }]);
   });
 
-  it("keeps a known setting written in another section raw, with its other assignments", () => {
-    const d = settingsOf("[Distribution]\nPackages=a1\n[Content]\nPackages=b1\n");
+  it("moves a known setting written in another section mkosi reads into its own, and says so", () => {
+    const r = importProject([conf("[Distribution]\nPackages=a1\n[Content]\nPackages=b1\n")]);
+    expect(r.document.settings.Packages).toEqual(["a1", "b1"]);
+    expect(r.document.rawSettings).toEqual([]);
+    expect(r.notes).toContain("mkosi.conf line 2: Packages= is moved from [Distribution] to [Content], its section (mkosi reads it in [Distribution] too, with a warning)");
+    expect(roundTrip(r.document)).toEqual(r.document);
+  });
+
+  it("keeps a known setting in a section mkosi skips where it is (mkosi never reads it)", () => {
+    const d = settingsOf("[Content]\nPackages=b1\n[Frobnicate]\nPackages=a1\n");
     expect(d.settings.Packages).toBeUndefined();
     expect(d.rawSettings).toEqual([
-      { section: "Distribution", key: "Packages", value: "a1" },
       { section: "Content", key: "Packages", value: "b1" },
+      { section: "Frobnicate", key: "Packages", value: "a1" },
     ]);
     expect(roundTrip(d)).toEqual(d);
   });
 
   it("keeps the whole mkosi.conf when the generated file would reorder a setting's assignments", () => {
-    const r = importProject([conf("[Content]\nPackages=b1\n[Distribution]\nPackages=a1\nRelease=bookworm\n")]);
+    const r = importProject([conf("[Content]\nRemoveFiles=/b\n[Distribution]\nRemoveFiles=/a\nRelease=bookworm\n")]);
     expect(r.document.settings).toEqual({});
     expect(r.document.rawFiles.map((f) => [f.path, f.reason])).toEqual([["mkosi.conf", expect.stringMatching(/several sections/)]]);
     // The model's (empty) settings then go to the drop-in render() writes after mkosi.conf.
@@ -319,6 +333,63 @@ describe("importProject: mkosi.conf semantics", () => {
     const d = importProject([conf("[Content]\nFoo-Bar=1\nHostname=h\n")]).document;
     expect(d.rawFiles[0]?.path).toBe("mkosi.conf");
     expect(d.rawSettings).toEqual([]);
+  });
+});
+
+describe("importProject: settings an older mkosi spelled or placed otherwise", () => {
+  const one = (text: string) => importProject([conf(text)]);
+
+  it("reads a key that differs from a setting only in case as that setting, and names the change", () => {
+    const r = one("[Content]\nAutoLogin=yes\nwithdocs=no\n[Validation]\nCheckSum=yes\n");
+    expect(r.document.settings).toEqual({ Autologin: true, WithDocs: false, Checksum: true });
+    expect(r.document.rawSettings).toEqual([]);
+    expect(r.notes).toContain(
+      'mkosi.conf line 2: AutoLogin= is read as Autologin=: mkosi matches setting names exactly (mkosi 15 to 25 stop at AutoLogin= ("Unknown setting AutoLogin") and 26 ignores it with a warning)',
+    );
+    expect(r.notes.join("\n")).toMatch(/line 3: withdocs= is read as WithDocs=/);
+    expect(r.notes.join("\n")).toMatch(/line 5: CheckSum= is read as Checksum=/);
+    // The export spells it the way mkosi reads it.
+    expect(render(r.document).find((f) => f.path === "mkosi.conf")!.content).toContain("Autologin=yes\n");
+  });
+
+  it("reads a section spelt in another case as that section", () => {
+    const r = one("[content]\nHostname=h\n");
+    expect(r.document.settings).toEqual({ Hostname: "h" });
+    expect(r.notes.join("\n")).toMatch(/\[content\] is read as \[Content\]: mkosi 16 and later match section names exactly/);
+  });
+
+  it("moves settings mkosi 15 moved out of [Output], and reads mkosi 14's [Packages] as [Content]", () => {
+    const r = one("[Output]\nFormat=disk\nBootable=yes\nKernelCommandLine=quiet\nHostname=box\n[Packages]\nPackages=systemd\nWithDocs=no\n");
+    expect(r.document.settings).toEqual({ Format: "disk", Bootable: "yes", KernelCommandLine: ["quiet"], Hostname: "box", Packages: ["systemd"], WithDocs: false });
+    const notes = r.notes.join("\n");
+    expect(notes).toMatch(/line 3: Bootable= is moved from \[Output\] to \[Content\]: mkosi 15 moved it there/);
+    expect(notes).toMatch(/line 7: Packages= is moved from \[Packages\] to \[Content\]: mkosi 15 and older read \[Packages\] as \[Content\], 16 and later skip \[Packages\]/);
+    const out = render(r.document).find((f) => f.path === "mkosi.conf")!.content;
+    expect(out).not.toContain("[Packages]");
+    expect(out).toMatch(/\[Content\]\nPackages=systemd\nWithDocs=no\nBootable=yes/);
+  });
+
+  it("reads mkosi 14's Password= and PasswordIsHashed= as RootPassword= with its hashed: prefix", () => {
+    const hashed = one("[Content]\nPassword=$6$salt$hash\nPasswordIsHashed=yes\n");
+    expect(hashed.document.settings).toEqual({ RootPassword: "hashed:$6$salt$hash" });
+    expect(hashed.document.rawSettings).toEqual([]);
+    const notes = hashed.notes.join("\n");
+    expect(notes).toMatch(/Password= is read as RootPassword=: mkosi 15 renamed it/);
+    expect(notes).toMatch(/PasswordIsHashed=yes is folded into RootPassword= as its 'hashed:' prefix/);
+    const plain = one("[Content]\nPassword=secret\nPasswordIsHashed=no\n");
+    expect(plain.document.settings).toEqual({ RootPassword: "secret" });
+    expect(plain.notes.join("\n")).toMatch(/PasswordIsHashed= is dropped/);
+  });
+
+  it("reads mkosi 14's Format=gpt_ext4 as disk, and says where the file system went", () => {
+    const r = one("[Output]\nFormat=gpt_btrfs\n");
+    expect(r.document.settings).toEqual({ Format: "disk" });
+    expect(r.notes.join("\n")).toMatch(/Format=gpt_btrfs is read as Format=disk: mkosi 15 replaced it \(file systems are set per partition in mkosi\.repart\//);
+  });
+
+  it("leaves what mkosi reads as written alone: no notes for a current project", () => {
+    const r = one("[Content]\nAutologin=yes\nRootPassword=root\n[Output]\nFormat=disk\n");
+    expect(r.notes).toEqual([]);
   });
 });
 
@@ -417,15 +488,52 @@ describe("importProject: mkosi.repart", () => {
     expect(d.rawFiles[0]?.content).toBe(ESP);
   });
 
-  it("keeps a layout mkosi accepts but the form's rules reject as files", () => {
+  it("imports a layout mkosi accepts but the form's rules reject into the partition editor, the problem marked at its field", () => {
     const r = importProject([
       conf("[Output]\nFormat=disk\n"),
       file("mkosi.repart/00-esp.conf", "[Partition]\nType=esp\nFormat=vfat\nCopyFiles=/efi:/\n"),
       file("mkosi.repart/10-root.conf", "[Partition]\nType=root\nFormat=ext4\nCopyFiles=/\n"),
     ]);
-    expect(r.document.partitions).toEqual([]);
-    expect(r.document.rawFiles[0]?.reason).toMatch(/CopyFiles=\/boot:\//);
-    expect(r.notes.join("\n")).toMatch(/mkosi\.repart\/ kept as written/);
+    expect(r.document.partitions.map((p) => [p.type, p.copyFiles])).toEqual([["esp", ["/efi:/"]], ["root", ["/"]]]);
+    expect(r.document.rawFiles).toEqual([]);
+    expect(r.problems).toEqual([{ path: ["partitions", 0, "copyFiles"], message: expect.stringMatching(/CopyFiles=\/boot:\//) }]);
+    // The editor runs the same rules, so it marks the same field.
+    expect(validateDocument(r.document).problems).toEqual(r.problems);
+    expect(r.notes.join("\n")).toMatch(/mkosi\.repart\/ is in the partition editor with a problem to fix before a build: partition 1 copyFiles: the ESP needs CopyFiles=\/boot:\//);
+    expect(r.notes.join("\n")).not.toMatch(/kept as written/);
+  });
+});
+
+describe("importProject: secrets", () => {
+  it("writes mkosi.rootpw, mkosi.key, mkosi.passphrase and credentials owner-only, and says so", () => {
+    const r = importProject([
+      conf("[Content]\nHostname=h\n"),
+      file("mkosi.rootpw", "root\n", 0o644),
+      file("mkosi.key", "-----BEGIN PRIVATE KEY-----\n", 0o640),
+      file("mkosi.passphrase", "pass", 0o600),
+      file("mkosi.credentials/passwd.hashed-password.root", "$6$x\n", 0o644),
+      file("mkosi.credentials/generate", "#!/bin/sh\necho x\n", 0o755),
+      file("mkosi.images/base/mkosi.rootpw", "base\n", 0o664),
+      file("mkosi.extra/etc/mkosi.key", "image content\n", 0o644),
+    ]);
+    const modes = Object.fromEntries(r.document.rawFiles.map((f) => [f.path, f.mode.toString(8)]));
+    expect(modes).toEqual({
+      "mkosi.rootpw": "600",
+      "mkosi.key": "600",
+      "mkosi.passphrase": "600",
+      "mkosi.credentials/passwd.hashed-password.root": "600",
+      "mkosi.credentials/generate": "700",
+      "mkosi.images/base/mkosi.rootpw": "600",
+    });
+    // A file of the image keeps its mode: it is the image's, not mkosi's.
+    expect(r.document.extraFiles).toEqual([{ path: "etc/mkosi.key", content: "image content\n", mode: "0644" }]);
+    expect(r.notes).toContain("mkosi.rootpw is written 0600, not 0644: mkosi refuses a secret file others can read");
+    expect(r.notes.filter((n) => n.includes("mkosi refuses a secret"))).toHaveLength(5);
+  });
+
+  it("renders a secret owner-only even when the document holds it with a wider mode", () => {
+    const doc = profileDocumentSchema.parse({ settings: {}, rawFiles: [{ path: "mkosi.rootpw", encoding: "utf8", content: "x\n", mode: 0o644, reason: "read by mkosi as RootPassword=" }] });
+    expect(render(doc).find((f) => f.path === "mkosi.rootpw")?.mode).toBe(0o600);
   });
 });
 

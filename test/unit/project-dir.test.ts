@@ -1,10 +1,11 @@
 // writeProject never writes outside the project folder, not even through a link the project holds.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyDocument } from "@/server/mkosi/profile";
+import { readSnapshot } from "@/server/builds/snapshot";
+import { emptyDocument, profileDocumentSchema } from "@/server/mkosi/profile";
 import { render, type RenderedFile } from "@/server/mkosi/render";
 import { validateDocument } from "@/server/mkosi/validate";
 import { writeProject } from "@/server/profiles/project-dir";
@@ -28,6 +29,16 @@ describe("writeProject", () => {
     // Even with the link written first, the file must not land in the victim folder.
     await expect(writeProject(dir, [link, file("mkosi.extra/etc/motd", "owned")])).rejects.toThrow();
     expect(existsSync(join(victim, "motd"))).toBe(false);
+  });
+
+  it("writes a build's snapshot of a secret file owner-only, so mkosi accepts it", async () => {
+    const doc = profileDocumentSchema.parse({
+      settings: {},
+      rawFiles: [{ path: "mkosi.rootpw", encoding: "utf8", content: "root\n", mode: 0o644, reason: "read by mkosi as RootPassword=" }],
+    });
+    await writeProject(dir, render(doc));
+    expect((await stat(join(dir, "mkosi.rootpw"))).mode & 0o7777).toBe(0o600);
+    expect((await readSnapshot(dir)).find((f) => f.path === "mkosi.rootpw")?.mode).toBe(0o600);
   });
 
   it("keeps an image-tree link as a link", async () => {

@@ -203,6 +203,14 @@ describe("partition rules", () => {
     expect(paths(d)).toEqual([["overlay", "mountPoint"]]);
   });
 
+  it("an extra file is at most 256 KiB of UTF-8, as the importer measures it (not 256 Ki characters)", () => {
+    const d = base();
+    d.extraFiles!.push({ path: "etc/wide.txt", content: "é".repeat(128 * 1024) });
+    expect(paths(d)).toEqual([]);
+    d.extraFiles![d.extraFiles!.length - 1]!.content = "é".repeat(128 * 1024 + 1);
+    expect(problems(d)).toEqual([{ path: ["extraFiles", 1, "content"], message: "must be at most 256 KiB" }]);
+  });
+
   it("at most 10 partitions", () => {
     const d = base();
     for (let i = 0; i < 9; i++) parts(d).push({ type: "linux-generic", format: "ext4", label: `d${i}` });

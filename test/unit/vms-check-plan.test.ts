@@ -38,6 +38,20 @@ describe("checkPlan", () => {
     expect(plan.login).toEqual({ autologin: false, password: undefined });
   });
 
+  it("expects no UKI when an imported UnifiedKernelImages= (kept raw) turns it off", () => {
+    for (const value of ["no", "disabled", "none", "false"]) {
+      const doc = profileDocumentSchema.parse({ ...debian, rawSettings: [{ section: "Content", key: "UnifiedKernelImages", value }] });
+      expect(checkPlan(doc), value).toMatchObject({ systemdBoot: true, uki: false });
+    }
+    const on = profileDocumentSchema.parse({ ...debian, rawSettings: [{ section: "Content", key: "UnifiedKernelImages", value: "yes" }] });
+    expect(checkPlan(on).uki).toBe(true);
+  });
+
+  it("takes mkosi's default boot loader (systemd-boot) when the profile sets none", () => {
+    const { Bootloader: _, ...settings } = debian.settings;
+    expect(checkPlan(profileDocumentSchema.parse({ ...debian, settings })).systemdBoot).toBe(true);
+  });
+
   it("checks no systemd-boot or UKI for another boot loader", () => {
     const doc = profileDocumentSchema.parse({ ...debian, settings: { ...debian.settings, Bootloader: "grub" } });
     expect(checkPlan(doc)).toMatchObject({ systemdBoot: false, uki: false });
