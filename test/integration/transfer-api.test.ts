@@ -100,11 +100,12 @@ describe("importArchive / importFolder", () => {
   });
 
   it("answers a folder it cannot list with a BAD_REQUEST at the path field, not a crash", async () => {
-    const dir = join(dataDir, "unlistable");
+    const dir = join(importRoot, "unlistable");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "mkosi.conf"), "[Content]\nHostname=h\n");
     // Passable but not readable: stat works, readdir does not (for root only as another user).
     await chmod(dataDir, 0o755);
+    await chmod(importRoot, 0o755);
     await chmod(dir, 0o711);
     const asRoot = process.getuid?.() === 0;
     if (asRoot) process.seteuid!(65534);
