@@ -180,7 +180,7 @@ async function importThroughTheDialog(page: Page): Promise<void> {
 describe("an imported project in the editor", () => {
   it("has its ESP in the partition editor, marked, and its root password file hidden until shown", async () => {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-    const page = await context.newPage();
+    const page = await signIn(context, server);
     try {
       await importThroughTheDialog(page);
 
