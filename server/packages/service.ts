@@ -10,7 +10,8 @@ import type { Db } from "@/server/db/client";
 import { packageIndexes as indexesTable, type IndexSource, type PackageIndexRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import type { ProfileDocument } from "@/server/mkosi/profile";
-import type { Problem } from "@/server/mkosi/validate";
+import { validateDocument, type Problem } from "@/server/mkosi/validate";
+import { getProfile } from "@/server/profiles/service";
 import { aptPaths, aptSimulate, aptUpdate, listFiles, releaseFile } from "./apt";
 import { closestNames } from "./closest";
 import { parseRelease, releasePriority } from "./control";
@@ -435,4 +436,13 @@ export function packageIndexes(queue: BuildQueue): PackageIndexes {
     all.set(queue, p);
   }
   return p;
+}
+
+/** Which profile a package request is about: a saved one, or the editor's unsaved document. */
+export type ProfileScope = { profileId: number } | { document: unknown };
+
+export function documentOf(db: Db, scope: ProfileScope): ProfileDocument {
+  const v = validateDocument("profileId" in scope ? getProfile(db, scope.profileId).document : scope.document);
+  if (!v.ok) throw AppError.invalid("profileId" in scope ? v.problems : v.problems.map((p) => ({ ...p, path: ["document", ...p.path] })));
+  return v.doc;
 }

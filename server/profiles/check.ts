@@ -32,7 +32,12 @@ export interface CheckResult {
 // mkosi 24 prints these on machines where systemd is not PID 1; they say nothing about the project.
 const HARMLESS = [/^System has not been booted with systemd/, /^Failed to connect to bus/];
 
-export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Promise<CheckResult> {
+export interface CheckOptions {
+  /** Checks the package names against the profile's repositories (server/packages). */
+  packages?: (doc: ProfileDocument, signal?: AbortSignal) => Promise<CheckProblem[]>;
+}
+
+export async function checkWithMkosi(input: unknown, signal?: AbortSignal, opts: CheckOptions = {}): Promise<CheckResult> {
   const started = Date.now();
   const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
 
@@ -40,6 +45,10 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
   const valid = validateDocument(input);
   if (!valid.ok) return done({ ok: false, mkosiVersion: null, problems: valid.problems.map((p) => ({ ...p, severity: "error" })) });
   const doc = valid.doc;
+  // Beside mkosi's parse, not after it: the first check of a profile may fetch its package index.
+  const packageProblems = (opts.packages?.(doc, signal) ?? Promise.resolve([])).catch((e: unknown): CheckProblem[] => [
+    { path: ["settings", "Packages"], message: `package names were not checked: ${e instanceof Error ? e.message : String(e)}`, severity: "warning" },
+  ]);
 
   const mkosi = await mkosiVersion();
   if (!mkosi)
@@ -58,10 +67,11 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
     const problems: CheckProblem[] = meaningfulLines(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
       if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
+      problems.push(...(await packageProblems));
       return done({ ok: false, mkosiVersion: mkosi.version, problems });
     }
     const summary = (JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {};
-    problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)));
+    problems.push(...readBack(doc, summary), ...(await checkRepart(dir, doc, signal)), ...(await packageProblems));
     return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // The package index's pure parts: Packages stanzas, Release pins, Debian version order (against
 // the real dpkg), "did you mean", prefix ranking, the index's sources from a profile, apt's list
-// file names and the host's apt-cache policy output.
+// file names and the host's apt-cache policy output; the SBOM (against SPDX 2.3's schema) and the
+// manifest diff.
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { uriToFileName } from "@/server/packages/apt";
@@ -10,6 +11,11 @@ import { parsePolicy } from "@/server/packages/host-apt";
 import { indexSpec } from "@/server/packages/sources";
 import { ftsQuery, shortestWithPrefix } from "@/server/packages/store";
 import { emptyDocument, profileDocumentSchema } from "@/server/mkosi/profile";
+import { PRESETS } from "@/server/mkosi/presets";
+import { renderMkosiConf } from "@/server/mkosi/render";
+import { diffManifests } from "@/server/packages/manifest";
+import { debPurl, spdxDocument } from "@/server/packages/sbom";
+import { spdxErrors } from "../spdx";
 
 const STANZAS = `Package: openssh-server
 Source: openssh (1:9.2p1-2)
@@ -202,5 +208,64 @@ describe("apt's file names and the host's policy", () => {
       { uri: "http://m.example.invalid/debian", dist: "bookworm/main", version: "252.39-1~deb12u2" },
     ]);
     expect(p.get("mail-transport-agent")).toEqual([]);
+  });
+});
+
+describe("the SBOM", () => {
+  const doc = spdxDocument({
+    imageName: "immutable-debian",
+    imageVersion: "1",
+    distribution: "debian",
+    packages: [
+      { name: "systemd", version: "252.39-1~deb12u1", architecture: "amd64" },
+      { name: "libstdc++6", version: "12.2.0-14+deb12u1", architecture: "amd64" },
+      { name: "libstdc--6", version: "1", architecture: "amd64" },
+      { name: "openssh-server", version: "1:9.2p1-2+deb12u3", architecture: "amd64" },
+      { name: "tzdata", version: "2025b-0+deb12u1", architecture: "all" },
+    ],
+    created: new Date("2026-01-02T03:04:05.678Z"),
+    namespace: "urn:uuid:0b2a5f4e-1c1d-4d0e-9a57-3d3c9c7f7a11",
+    creators: ["Tool: image-studio", "Tool: mkosi-24.3"],
+  });
+
+  it("passes SPDX 2.3's schema: the image described, containing one package per .deb", () => {
+    expect(spdxErrors(doc)).toEqual([]);
+    expect(doc.packages).toHaveLength(6);
+    expect(doc.relationships.filter((r) => r.relationshipType === "CONTAINS")).toHaveLength(5);
+    expect(doc.relationships[0]).toEqual({ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: "SPDXRef-Image" });
+    expect(new Set(doc.packages.map((p) => p.SPDXID)).size).toBe(6);
+    expect(doc.creationInfo.created).toBe("2026-01-02T03:04:05Z");
+  });
+
+  it("gives each package a deb purl with the version and architecture percent-encoded", () => {
+    const purl = (name: string) => doc.packages.find((p) => p.name === name)!.externalRefs![0]!;
+    expect(purl("openssh-server")).toEqual({ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: "pkg:deb/debian/openssh-server@1%3A9.2p1-2%2Bdeb12u3?arch=amd64" });
+    expect(purl("libstdc++6").referenceLocator).toBe("pkg:deb/debian/libstdc%2B%2B6@12.2.0-14%2Bdeb12u1?arch=amd64");
+    expect(debPurl("debian", { name: "tzdata", version: "2025b-0+deb12u1", architecture: "all" })).toBe("pkg:deb/debian/tzdata@2025b-0%2Bdeb12u1?arch=all");
+  });
+
+  it("is refused by the schema when a required field is missing or a field is unknown (the check can fail)", () => {
+    const { documentNamespace: _, ...noNamespace } = doc;
+    expect(spdxErrors(noNamespace).join("\n")).toMatch(/documentNamespace/);
+    expect(spdxErrors({ ...doc, packages: [{ ...doc.packages[1]!, SPDXID: "SPDXRef-has space" }] }).join("\n")).toMatch(/pattern/);
+    expect(spdxErrors({ ...doc, extra: 1 }).join("\n")).toMatch(/additional/);
+  });
+});
+
+describe("the manifest diff", () => {
+  const e = (name: string, version: string) => ({ name, version, architecture: "amd64", installedKib: null, asked: false });
+  it("lists packages added, removed and changed in version", () => {
+    const d = diffManifests([e("a", "1"), e("b", "1"), e("c", "1")], [e("b", "1"), e("c", "2"), e("d", "1")]);
+    expect(d.added.map((p) => p.name)).toEqual(["d"]);
+    expect(d.removed.map((p) => p.name)).toEqual(["a"]);
+    expect(d.changed).toEqual([{ name: "c", architecture: "amd64", from: "1", to: "2" }]);
+    expect(d.unchanged).toBe(1);
+  });
+});
+
+describe("the manifest setting", () => {
+  it("is on for a new profile and the presets: [Output] ManifestFormat=json, which mkosi 24 reads there", () => {
+    expect(renderMkosiConf(emptyDocument())).toBe("[Output]\nManifestFormat=json\n");
+    for (const p of PRESETS) expect(renderMkosiConf(p.build({ aptRepositories: [] }))).toMatch(/\[Output\][^[]*\nManifestFormat=json\n/);
   });
 });
