@@ -51,7 +51,8 @@ export function PackagesField({ showPullIn, ...props }: Omit<ListEditorProps, "s
   const usable = scope !== null && !!index.status?.available;
   const search = useQuery({
     ...trpc.packages.search.queryOptions({ ...(scope?.sources ?? { document: null }), q, limit: 12 }),
-    enabled: usable && q.length >= 2,
+    // Also without an index: the search starts its first fetch, and the watch brings the answer.
+    enabled: scope !== null && q.length >= 2,
     placeholderData: keepPreviousData,
     staleTime: 60_000,
   });
