@@ -90,7 +90,9 @@ export class PackageIndexes {
   /** Emits "change" with an index key whenever its status changed (progress included). */
   readonly events = new EventEmitter();
   private readonly running = new Map<string, Running>();
-  private readonly names = new Map<number, { stamp: string; names: IndexNames }>();
+  private readonly names = new Map<number, IndexNames>();
+  /** Bumped per index whenever a refresh changed its rows: what the in-memory answers are keyed by. */
+  private readonly generations = new Map<number, number>();
   private readonly pullInCache = new Map<string, Promise<Awaited<ReturnType<typeof aptSimulate>>>>();
 
   constructor(
@@ -179,6 +181,7 @@ export class PackageIndexes {
     // Whatever lists apt has are read, even after a failure: apt keeps the old ones then.
     let packageCount = row.packageCount;
     let readError: string | null = null;
+    let changed = false;
     try {
       const lists: ImportList[] = [];
       const priorities = new Map<string, number>();
@@ -187,7 +190,9 @@ export class PackageIndexes {
         if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
         lists.push({ ...l, priority: priorities.get(k)! });
       }
-      packageCount = (await importLists(this.db, row.id, lists)).packages;
+      const result = await importLists(this.db, row.id, lists);
+      packageCount = result.packages;
+      changed = result.changed;
     } catch (e) {
       readError = `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -198,7 +203,10 @@ export class PackageIndexes {
       .set({ attemptedAt: now, error, packageCount, ...(update.ok && !readError ? { fetchedAt: now } : {}) })
       .where(eq(indexesTable.id, row.id))
       .run();
-    this.names.delete(row.id);
+    if (changed) {
+      this.names.delete(row.id);
+      this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
+    }
     const after = this.db.select().from(indexesTable).where(eq(indexesTable.id, row.id)).get()!;
     // Loaded now, not on the first key press after the refresh.
     if (after.packageCount > 0) this.namesOf(after);
@@ -228,11 +236,8 @@ export class PackageIndexes {
   }
 
   private namesOf(row: PackageIndexRow): IndexNames {
-    const stamp = `${row.fetchedAt?.getTime()}:${row.attemptedAt?.getTime()}:${row.packageCount}`;
-    const c = this.names.get(row.id);
-    if (c && c.stamp === stamp) return c.names;
-    const names = indexNames(this.db, row.id);
-    this.names.set(row.id, { stamp, names });
+    let names = this.names.get(row.id);
+    if (!names) this.names.set(row.id, (names = indexNames(this.db, row.id)));
     return names;
   }
 
@@ -347,7 +352,7 @@ export class PackageIndexes {
     const others = (doc.settings.Packages ?? []).filter((p) => p !== name && (names.real.has(p) || names.virtual.get(p)?.length === 1));
     const base = ["?essential", ...(names.real.has("usr-is-merged") ? ["usr-is-merged"] : []), "base-files", ...others];
     const paths = aptPaths(this.dataDir, r.spec.key);
-    const stamp = `${r.spec.key}:${row.fetchedAt?.getTime()}:${row.packageCount}`;
+    const stamp = `${r.spec.key}:${this.generations.get(row.id) ?? 0}`;
     const simulate = (list: string[]) => {
       const k = `${stamp}|${[...list].sort().join(" ")}`;
       let p = this.pullInCache.get(k);

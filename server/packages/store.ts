@@ -17,6 +17,11 @@ export interface ImportResult {
   read: number;
   /** Lists unchanged, whose rows were kept. */
   kept: number;
+  /** Package versions added and removed. */
+  inserted: number;
+  deleted: number;
+  /** Whether anything was written (else the index is as it was). */
+  changed: boolean;
   /** Installable packages (one per name) in the index now. */
   packages: number;
 }
@@ -42,9 +47,11 @@ interface Contender {
 }
 
 /**
- * Brings the index's rows in line with apt's lists. Lists unchanged since the last refresh
- * (same size, time and pin) keep their rows, so a daily refresh re-reads only the small
- * update lists; the rest is one transaction, so a search never sees half an index.
+ * Brings the index's rows in line with apt's lists. A list unchanged since the last refresh
+ * (same size, time and pin) keeps its rows without being read; a changed one is read and only
+ * its new package versions are inserted and its gone ones deleted (a point release changes a
+ * few hundred of 63,000), so the full-text index is rebuilt only for what changed. The writes
+ * are one transaction: a search never sees half an index.
  */
 export async function importLists(db: Db, indexId: number, lists: readonly ImportList[]): Promise<ImportResult> {
   const existing = stmt(db, "SELECT id, file, size, mtime_ms AS mtimeMs, priority FROM package_lists WHERE index_id = ?").all(indexId) as {
@@ -59,18 +66,42 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
     const e = old.get(l.file);
     return e !== undefined && e.size === l.size && e.mtimeMs === l.mtimeMs && e.priority === l.priority;
   };
+  const wanted = new Set(lists.map((l) => l.file));
   const kept = lists.filter(same);
   const fresh = lists.filter((l) => !same(l));
-  const keptIds = new Set(kept.map((l) => old.get(l.file)!.id));
-  const dropped = existing.filter((e) => !keptIds.has(e.id));
-  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, packages: countCandidates(db, indexId) };
+  const dropped = existing.filter((e) => !wanted.has(e.file));
+  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, changed: false, packages: countCandidates(db, indexId) };
 
   // Parsing happens outside the transaction, a list at a time, letting other work run between.
-  const parsed: { list: ImportList; stanzas: PackageStanza[] }[] = [];
+  const parsed: { list: ImportList; listId: number | null; stanzas: PackageStanza[] }[] = [];
   for (const list of fresh) {
-    parsed.push({ list, stanzas: [...parsePackages(await readFile(list.path, "utf8"))] });
+    parsed.push({ list, listId: old.get(list.file)?.id ?? null, stanzas: [...parsePackages(await readFile(list.path, "utf8"))] });
     await yieldToLoop();
   }
+
+  // The rows that stay: those of unchanged lists, and of changed lists the versions still in them.
+  const priorityOf = new Map<number, number>();
+  for (const l of kept) priorityOf.set(old.get(l.file)!.id, l.priority);
+  for (const p of parsed) if (p.listId !== null) priorityOf.set(p.listId, p.list.priority);
+  const ids = [...priorityOf.keys()];
+  const rows =
+    ids.length === 0
+      ? []
+      : (db.$client
+          .prepare(`SELECT id, list_id AS listId, name, version, architecture, candidate FROM packages WHERE list_id IN (${ids.map(() => "?").join(",")})`)
+          .all(...ids) as { id: number; listId: number; name: string; version: string; architecture: string; candidate: number }[]);
+  const key = (listId: number, name: string, version: string, architecture: string) => `${listId}\t${name}\t${version}\t${architecture}`;
+  const byKey = new Map(rows.map((r) => [key(r.listId, r.name, r.version, r.architecture), r]));
+  const staying = new Set<number>(rows.filter((r) => !parsed.some((p) => p.listId === r.listId)).map((r) => r.id));
+  const inserts: { listIndex: number; stanza: PackageStanza }[] = [];
+  parsed.forEach((p, listIndex) => {
+    for (const s of p.stanzas) {
+      const r = p.listId === null ? undefined : byKey.get(key(p.listId, s.name, s.version, s.architecture));
+      if (r) staying.add(r.id);
+      else inserts.push({ listIndex, stanza: s });
+    }
+  });
+  const gone = rows.filter((r) => !staying.has(r.id));
 
   // apt's candidate of each name: the highest pin, then the highest version.
   const best = new Map<string, Contender>();
@@ -78,18 +109,11 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
     const b = best.get(name);
     if (!b || c.priority > b.priority || (c.priority === b.priority && compareVersions(c.version, b.version) > 0)) best.set(name, c);
   };
-  const keptRows =
-    keptIds.size === 0
-      ? []
-      : (db.$client
-          .prepare(
-            `SELECT p.id, p.name, p.version, p.candidate, l.priority FROM packages p JOIN package_lists l ON l.id = p.list_id WHERE p.list_id IN (${[...keptIds].map(() => "?").join(",")})`,
-          )
-          .all(...keptIds) as { id: number; name: string; version: string; candidate: number; priority: number }[]);
-  for (const r of keptRows) offer(r.name, { priority: r.priority, version: r.version, ref: r.id });
-  for (const { list, stanzas } of parsed) for (const s of stanzas) offer(s.name, { priority: list.priority, version: s.version, ref: s });
+  for (const r of rows) if (staying.has(r.id)) offer(r.name, { priority: priorityOf.get(r.listId)!, version: r.version, ref: r.id });
+  for (const i of inserts) offer(i.stanza.name, { priority: parsed[i.listIndex]!.list.priority, version: i.stanza.version, ref: i.stanza });
 
   const insertList = stmt(db, "INSERT INTO package_lists (index_id, file, uri, suite, component, size, mtime_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  const updateList = stmt(db, "UPDATE package_lists SET size = ?, mtime_ms = ?, priority = ? WHERE id = ?");
   const insertPackage = stmt(
     db,
     `INSERT INTO packages (index_id, list_id, name, version, architecture, section, installed_kib, download_bytes, summary, description,
@@ -97,28 +121,33 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   );
   const insertProvides = stmt(db, "INSERT INTO package_provides (index_id, package_id, name) VALUES (?, ?, ?)");
   const setCandidate = stmt(db, "UPDATE packages SET candidate = ? WHERE id = ?");
+  const deletePackage = stmt(db, "DELETE FROM packages WHERE id = ?");
   const deleteList = stmt(db, "DELETE FROM package_lists WHERE id = ?");
 
   db.$client.transaction(() => {
     for (const d of dropped) deleteList.run(d.id);
-    for (const r of keptRows) {
+    for (const r of gone) deletePackage.run(r.id);
+    for (const r of rows) {
+      if (!staying.has(r.id)) continue;
       const wins = best.get(r.name)?.ref === r.id ? 1 : 0;
       if (wins !== r.candidate) setCandidate.run(wins, r.id);
     }
-    for (const { list, stanzas } of parsed) {
-      const listId = Number(insertList.run(indexId, list.file, list.uri, list.suite, list.component, list.size, list.mtimeMs, list.priority).lastInsertRowid);
-      for (const s of stanzas) {
-        const id = Number(
-          insertPackage.run(
-            indexId, listId, s.name, s.version, s.architecture, s.section, s.installedKib, s.downloadBytes, s.summary, s.description,
-            s.provides, s.depends, s.preDepends, s.recommends, s.source, s.essential ? 1 : 0, best.get(s.name)?.ref === s ? 1 : 0,
-          ).lastInsertRowid,
-        );
-        for (const p of providedNames(s.provides)) insertProvides.run(indexId, id, p);
-      }
+    const listIds = parsed.map((p) =>
+      p.listId !== null
+        ? (updateList.run(p.list.size, p.list.mtimeMs, p.list.priority, p.listId), p.listId)
+        : Number(insertList.run(indexId, p.list.file, p.list.uri, p.list.suite, p.list.component, p.list.size, p.list.mtimeMs, p.list.priority).lastInsertRowid),
+    );
+    for (const { listIndex, stanza: s } of inserts) {
+      const id = Number(
+        insertPackage.run(
+          indexId, listIds[listIndex], s.name, s.version, s.architecture, s.section, s.installedKib, s.downloadBytes, s.summary, s.description,
+          s.provides, s.depends, s.preDepends, s.recommends, s.source, s.essential ? 1 : 0, best.get(s.name)?.ref === s ? 1 : 0,
+        ).lastInsertRowid,
+      );
+      for (const p of providedNames(s.provides)) insertProvides.run(indexId, id, p);
     }
   })();
-  return { read: fresh.length, kept: kept.length, packages: countCandidates(db, indexId) };
+  return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, changed: true, packages: countCandidates(db, indexId) };
 }
 
 export function countCandidates(db: Db, indexId: number): number {
