@@ -44,16 +44,40 @@ const num = (v: string | undefined) => {
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 };
 
+/** One field's value in the stanza at [pos, end), found without reading the others. */
+function fieldAt(text: string, pos: number, end: number, key: string): string | undefined {
+  let at = pos;
+  if (!text.startsWith(`${key}:`, pos)) {
+    at = text.indexOf(`\n${key}:`, pos);
+    if (at < 0 || at >= end) return undefined;
+    at += 1;
+  }
+  at += key.length + 1;
+  let eol = text.indexOf("\n", at);
+  if (eol < 0 || eol > end) eol = end;
+  return text.slice(at, eol).trim();
+}
+
 /**
  * The stanzas of a Packages list. A hand-written scan over the text (no per-line split of the
  * whole 50 MB file): a Debian main list has some 63,000 stanzas, and this runs on every refresh.
+ * `wanted`, when given, is asked first with a stanza's name, version and architecture, and
+ * the stanza is read only if it says yes (a changed list needs only its new versions).
  */
-export function* parsePackages(text: string): Generator<PackageStanza> {
+export function* parsePackages(text: string, wanted?: (name: string, version: string, architecture: string) => boolean): Generator<PackageStanza> {
   const n = text.length;
   let pos = 0;
   while (pos < n) {
     let end = text.indexOf("\n\n", pos);
     if (end < 0) end = n;
+    if (wanted) {
+      const name = fieldAt(text, pos, end, "Package");
+      const version = fieldAt(text, pos, end, "Version");
+      if (!name || !version || !wanted(name, version, fieldAt(text, pos, end, "Architecture") ?? "all")) {
+        pos = end + 2;
+        continue;
+      }
+    }
     const f: Record<string, string> = {};
     let last: string | null = null;
     for (let i = pos; i < end; ) {

@@ -72,17 +72,10 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const dropped = existing.filter((e) => !wanted.has(e.file));
   if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, changed: false, packages: countCandidates(db, indexId) };
 
-  // Parsing happens outside the transaction, a list at a time, letting other work run between.
-  const parsed: { list: ImportList; listId: number | null; stanzas: PackageStanza[] }[] = [];
-  for (const list of fresh) {
-    parsed.push({ list, listId: old.get(list.file)?.id ?? null, stanzas: [...parsePackages(await readFile(list.path, "utf8"))] });
-    await yieldToLoop();
-  }
-
   // The rows that stay: those of unchanged lists, and of changed lists the versions still in them.
   const priorityOf = new Map<number, number>();
   for (const l of kept) priorityOf.set(old.get(l.file)!.id, l.priority);
-  for (const p of parsed) if (p.listId !== null) priorityOf.set(p.listId, p.list.priority);
+  for (const l of fresh) if (old.has(l.file)) priorityOf.set(old.get(l.file)!.id, l.priority);
   const ids = [...priorityOf.keys()];
   const rows =
     ids.length === 0
@@ -91,16 +84,29 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
           .prepare(`SELECT id, list_id AS listId, name, version, architecture, candidate FROM packages WHERE list_id IN (${ids.map(() => "?").join(",")})`)
           .all(...ids) as { id: number; listId: number; name: string; version: string; architecture: string; candidate: number }[]);
   const key = (listId: number, name: string, version: string, architecture: string) => `${listId}\t${name}\t${version}\t${architecture}`;
-  const byKey = new Map(rows.map((r) => [key(r.listId, r.name, r.version, r.architecture), r]));
-  const staying = new Set<number>(rows.filter((r) => !parsed.some((p) => p.listId === r.listId)).map((r) => r.id));
-  const inserts: { listIndex: number; stanza: PackageStanza }[] = [];
-  parsed.forEach((p, listIndex) => {
-    for (const s of p.stanzas) {
-      const r = p.listId === null ? undefined : byKey.get(key(p.listId, s.name, s.version, s.architecture));
-      if (r) staying.add(r.id);
-      else inserts.push({ listIndex, stanza: s });
-    }
-  });
+  const byKey = new Map(rows.map((r) => [key(r.listId, r.name, r.version, r.architecture), r.id]));
+  const keptIds = new Set(kept.map((l) => old.get(l.file)!.id));
+  const staying = new Set<number>(rows.filter((r) => keptIds.has(r.listId)).map((r) => r.id));
+
+  // Parsing happens outside the transaction, a list at a time, letting other work run between;
+  // of a changed list only the versions it did not have are read in full.
+  const parsed: { list: ImportList; listId: number | null; stanzas: PackageStanza[] }[] = [];
+  for (const list of fresh) {
+    const listId = old.get(list.file)?.id ?? null;
+    const text = await readFile(list.path, "utf8");
+    const isNew =
+      listId === null
+        ? undefined
+        : (name: string, version: string, architecture: string) => {
+            const id = byKey.get(key(listId, name, version, architecture));
+            if (id === undefined) return true;
+            staying.add(id);
+            return false;
+          };
+    parsed.push({ list, listId, stanzas: [...parsePackages(text, isNew)] });
+    await yieldToLoop();
+  }
+  const inserts = parsed.flatMap((p, listIndex) => p.stanzas.map((stanza) => ({ listIndex, stanza })));
   const gone = rows.filter((r) => !staying.has(r.id));
 
   // apt's candidate of each name: the highest pin, then the highest version.

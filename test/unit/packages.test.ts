@@ -269,3 +269,12 @@ describe("the manifest setting", () => {
     for (const p of PRESETS) expect(renderMkosiConf(p.build({ aptRepositories: [] }))).toMatch(/\[Output\][^[]*\nManifestFormat=json\n/);
   });
 });
+
+describe("parsePackages with a filter", () => {
+  it("asks for each stanza's name, version and architecture, the first one too, and reads only those wanted", () => {
+    const asked: string[] = [];
+    const read = [...parsePackages(STANZAS, (n, v, a) => (asked.push(`${n}=${v}:${a}`), n !== "postfix"))].map((s) => s.name);
+    expect(asked).toEqual(["openssh-server=1:9.2p1-2+deb12u3:amd64", "postfix=3.7.11-0+deb12u1:amd64", "base-files=12.4+deb12u5:amd64"]);
+    expect(read).toEqual(["openssh-server", "base-files"]);
+  });
+});
