@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { ArtifactsPanel } from "@/components/artifacts/artifacts-panel";
+import { BuildPackages } from "@/components/packages/build-packages";
 import { apiError } from "@/components/trpc/errors";
 import { useTRPC } from "@/components/trpc/client";
 import { Badge } from "@/components/ui/badge";
@@ -182,6 +183,7 @@ function LoadedBuild({ b }: { b: BuildInfo }) {
       {/* What a succeeded build made is what its user came for: above the log. Otherwise a note below it. */}
       {b.state === "succeeded" ? <ArtifactsPanel buildId={b.id} state={b.state} /> : null}
       {b.state === "succeeded" ? <VmPanel buildId={b.id} /> : null}
+      {b.state === "succeeded" ? <BuildPackages buildId={b.id} /> : null}
 
       <div className="grid gap-3 lg:h-[max(28rem,calc(100vh-13rem))] lg:grid-cols-[22rem_minmax(0,1fr)]">
         <StepTimeline steps={steps} startedAt={started} endedAt={ended} state={b.state} now={now} className="max-h-[50vh] lg:max-h-none" />

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { useTRPC } from "@/components/trpc/client";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Select } from "@/components/ui/input";
+import { PackageDiff } from "@/components/packages/package-diff";
 import { PatchView } from "./patch-view";
 import type { BuildFileDiff } from "./types";
 
@@ -50,6 +51,7 @@ export function BuildDiff({ id, profileId }: { id: number; profileId: number | n
         {profileId === null && choices.length === 0 ? <span className="text-xs text-slate-500">Its profile was deleted: there is nothing to compare with.</span> : null}
       </div>
 
+      {value && value !== PROFILE ? <PackageDiff id={id} againstId={Number(value)} /> : null}
       {against === null ? null : diff.isPending ? (
         <p className="text-sm text-slate-500">Comparing…</p>
       ) : diff.isError ? (

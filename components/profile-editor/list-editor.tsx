@@ -1,9 +1,15 @@
 "use client";
-import { useState, type ClipboardEvent, type KeyboardEvent } from "react";
+import { useEffect, useState, type ClipboardEvent, type KeyboardEvent, type ReactNode } from "react";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { FieldMessages } from "@/components/ui/field";
 import { toMessages, type ShownProblem } from "./problems";
+
+/** A value offered as the user types, and how it is shown in the list. */
+export interface ListSuggestion {
+  value: string;
+  content: ReactNode;
+}
 
 export interface ListEditorProps {
   id: string;
@@ -19,12 +25,29 @@ export interface ListEditorProps {
   /** Separators that split typed or pasted text into several items. */
   split?: RegExp;
   describedBy?: string;
+  /** Offered below the box as the user types; arrow keys move through them, Enter or a click picks one. */
+  suggestions?: readonly ListSuggestion[];
+  /** The text in the box as it is typed (to look up suggestions). */
+  onTextChange?: (text: string) => void;
+  /** Values just added, by typing, pasting or picking a suggestion. */
+  onAdded?: (values: string[]) => void;
 }
 
 /** A list as chips: type a value and press Enter (or paste several) to add, ✕ to remove. */
-export function ListEditor({ id, testId, items, onChange, problems, indexDepth, checkItem, placeholder, split = /[\s,]+/, describedBy }: ListEditorProps) {
-  const [text, setText] = useState("");
+export function ListEditor({ id, testId, items, onChange, problems, indexDepth, checkItem, placeholder, split = /[\s,]+/, describedBy, suggestions = [], onTextChange, onAdded }: ListEditorProps) {
+  const [text, setTextState] = useState("");
   const [note, setNote] = useState<string | null>(null);
+  // The highlighted suggestion (-1: none, so Enter adds what was typed), and whether the list shows.
+  const [active, setActive] = useState(-1);
+  const [open, setOpen] = useState(true);
+  const setText = (t: string) => {
+    setTextState(t);
+    setActive(-1);
+    setOpen(true);
+    onTextChange?.(t);
+  };
+  useEffect(() => setActive((a) => (a >= suggestions.length ? -1 : a)), [suggestions.length]);
+  const shown = open && text.trim() !== "" ? suggestions : [];
 
   const badAt = (i: number) => problems.filter((p) => p.path?.[indexDepth] === i);
   const pieces = (raw: string) => raw.split(split).map((s) => s.trim()).filter(Boolean);
@@ -35,14 +58,28 @@ export function ListEditor({ id, testId, items, onChange, problems, indexDepth, 
     const fresh = values.filter((v, i) => !items.includes(v) && values.indexOf(v) === i);
     const dupes = values.filter((v) => items.includes(v));
     setNote(dupes.length ? `${dupes.map((d) => `'${d}'`).join(", ")} ${dupes.length === 1 ? "is" : "are"} already in the list` : null);
-    if (fresh.length) onChange([...items, ...fresh]);
+    if (fresh.length) {
+      onChange([...items, ...fresh]);
+      onAdded?.(fresh);
+    }
     setText("");
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
-    if (e.key === "Enter") {
+    if (e.key === "ArrowDown" && shown.length > 0) {
       e.preventDefault();
-      add(text);
+      setActive((a) => Math.min(a + 1, shown.length - 1));
+    } else if (e.key === "ArrowUp" && shown.length > 0) {
+      e.preventDefault();
+      setActive((a) => Math.max(a - 1, -1));
+    } else if (e.key === "Escape" && shown.length > 0) {
+      e.preventDefault();
+      setOpen(false);
+      setActive(-1);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      const picked = active >= 0 ? shown[active] : undefined;
+      add(picked ? picked.value : text);
     }
   };
 
@@ -61,7 +98,7 @@ export function ListEditor({ id, testId, items, onChange, problems, indexDepth, 
   const itemLevel = problems.filter((p) => typeof p.path?.[indexDepth] === "number");
 
   return (
-    <div>
+    <div className="relative">
       <div
         className={cn(
           "flex min-h-8 flex-wrap items-center gap-1 rounded-md border bg-white px-1 py-1 focus-within:border-sky-600 focus-within:ring-2 focus-within:ring-sky-600/20",
@@ -100,6 +137,11 @@ export function ListEditor({ id, testId, items, onChange, problems, indexDepth, 
             setText(e.target.value);
             setNote(null);
           }}
+          role={suggestions.length || onTextChange ? "combobox" : undefined}
+          aria-expanded={onTextChange ? shown.length > 0 : undefined}
+          aria-controls={onTextChange ? `${id}-suggestions` : undefined}
+          aria-autocomplete={onTextChange ? "list" : undefined}
+          aria-activedescendant={active >= 0 && shown[active] ? `${id}-suggestion-${active}` : undefined}
           onKeyDown={onKeyDown}
           onPaste={onPaste}
           // Text left in the box would be lost on save; leaving the box adds it.
@@ -115,6 +157,33 @@ export function ListEditor({ id, testId, items, onChange, problems, indexDepth, 
           </Button>
         ) : null}
       </div>
+      {shown.length > 0 ? (
+        <ul
+          id={`${id}-suggestions`}
+          role="listbox"
+          aria-label="Suggestions"
+          className="absolute right-0 left-0 z-30 mt-1 max-h-80 overflow-auto rounded-md border border-slate-200 bg-white py-1 text-sm shadow-lg"
+          data-testid={testId ? `${testId}-suggestions` : undefined}
+        >
+          {shown.map((s, i) => (
+            <li
+              key={s.value}
+              id={`${id}-suggestion-${i}`}
+              role="option"
+              aria-selected={i === active}
+              data-testid="suggestion"
+              data-value={s.value}
+              // Keeps the focus in the box (its blur would add the half-typed text).
+              onMouseDown={(e) => e.preventDefault()}
+              onMouseEnter={() => setActive(i)}
+              onClick={() => add(s.value)}
+              className={cn("cursor-pointer px-2 py-1", i === active ? "bg-sky-50" : "hover:bg-slate-50")}
+            >
+              {s.content}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {pendingProblem ? <p className="mt-1 text-xs text-amber-700">Will be rejected: {pendingProblem}</p> : null}
       {note ? <p className="mt-1 text-xs text-slate-500">{note}</p> : null}
       <FieldMessages messages={toMessages([...listLevel, ...itemLevel])} />

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useDeferredValue, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { FilePreview } from "@/components/file-preview/file-preview";
+import { PackageScopeProvider } from "@/components/packages/scope";
 import { useTRPC } from "@/components/trpc/client";
 import { Section } from "@/components/ui/section";
 import type { ProfileDocument } from "@/server/mkosi/profile";
@@ -147,6 +148,7 @@ function LoadedEditor({
 
   return (
     <ProblemsContext.Provider value={placed}>
+      <PackageScopeProvider doc={doc}>
       <div ref={topRef} className="-mt-6 scroll-mt-0 space-y-3">
         <EditorTopBar
           id={id}
@@ -206,6 +208,7 @@ function LoadedEditor({
           </aside>
         </div>
       </div>
+      </PackageScopeProvider>
     </ProblemsContext.Provider>
   );
 }

@@ -8,7 +8,8 @@ import { Field, FieldMessages } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { Switch } from "@/components/ui/switch";
 import { settingsSchema } from "@/server/mkosi/profile";
-import { FEATURE_VALUES, supportedBy, type SettingDef } from "@/server/mkosi/settings";
+import { PackagesField } from "@/components/packages/packages-field";
+import { DEBIAN_PACKAGE, FEATURE_VALUES, supportedBy, type SettingDef } from "@/server/mkosi/settings";
 import { ListEditor } from "./list-editor";
 import { anchorId, toMessages, useProblems } from "./problems";
 import { SecretInput } from "./secret-input";
@@ -181,19 +182,21 @@ export function SettingField({ def, value, onChange, mkosiMajor }: SettingFieldP
           </fieldset>
         );
       }
+      const list = {
+        id,
+        testId: `list-input-${def.key}`,
+        items,
+        onChange: (next: string[]) => onChange(next.length ? next : undefined),
+        problems,
+        indexDepth: 2,
+        checkItem: itemCheck(def.key),
+        split: k.delimiter === " " ? /\s+/ : /[\s,]+/,
+        describedBy: helpId,
+      };
       return (
         <Field label={def.key} htmlFor={id} help={help} aside={aside} anchor={anchorId(anchor)}>
-          <ListEditor
-            id={id}
-            testId={`list-input-${def.key}`}
-            items={items}
-            onChange={(next) => onChange(next.length ? next : undefined)}
-            problems={problems}
-            indexDepth={2}
-            checkItem={itemCheck(def.key)}
-            split={k.delimiter === " " ? /\s+/ : /[\s,]+/}
-            describedBy={helpId}
-          />
+          {/* Lists of Debian package names look the names up in the profile's package index. */}
+          {k.item === DEBIAN_PACKAGE ? <PackagesField {...list} showPullIn={def.key === "Packages"} /> : <ListEditor {...list} />}
         </Field>
       );
     }

@@ -44,6 +44,7 @@ export function classify(name: string, facts: Facts = {}): { kind: ArtifactKind;
   if (/(^|\.)SHA256SUMS$/.test(base)) return { kind: "checksums", kindLabel: "SHA-256 checksums" };
   if (/(^|\.)SHA256SUMS\.(gpg|sig|asc)$/.test(base)) return { kind: "other", kindLabel: "Checksum signature" };
   if (base.endsWith(".manifest")) return { kind: "manifest", kindLabel: "Package manifest (JSON)" };
+  if (base.endsWith(".spdx.json")) return { kind: "manifest", kindLabel: "SBOM of the installed packages (SPDX 2.3 JSON)" };
   if (base.endsWith(".changelog")) return { kind: "other", kindLabel: "Package changelog" };
   const ext = /\.([A-Za-z0-9]+)$/.exec(base)?.[1]?.toLowerCase() ?? "";
   if (CONVERSIONS[ext]) return { kind: "conversion", kindLabel: CONVERSIONS[ext] };

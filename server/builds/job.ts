@@ -13,6 +13,7 @@ import { buildNeeds, type BuildNeeds } from "./preflight";
 import { runUnderPty } from "./runner";
 import { BuildOutputParser } from "./steps";
 import { mountsUnder } from "./procs";
+import { writeSbom } from "@/server/packages/manifest-file";
 
 /** Why a running build is being stopped (the abort reason). */
 export class StopRequest extends Error {
@@ -155,6 +156,10 @@ export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal)
         failureLines = [problem];
       } else {
         state = "succeeded";
+        // The SBOM of what mkosi's manifest lists, served with the other outputs; a build without one is still a success.
+        await writeSbom(paths.output, { mkosiVersion: installed?.version ?? row.mkosiVersion }).catch((e: unknown) =>
+          log.append(logNote(`the SBOM could not be written: ${e instanceof Error ? e.message : String(e)}`)),
+        );
         outputBytes = await apparentSize(paths.output);
       }
     }

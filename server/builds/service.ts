@@ -18,6 +18,7 @@ import { preflight, type PreflightOptions } from "./preflight";
 import type { BuildQueue } from "./queue";
 import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
 import { requireTrust } from "./trust";
+import { packageIndexes } from "@/server/packages/service";
 
 // --- views -----------------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ export interface StartInput {
  * Checks that the profile's scripts are confirmed and that this machine can build it,
  * snapshots its rendered files into a new build folder, and queues the build.
  */
-export async function startBuild(queue: BuildQueue, input: StartInput, checks: Omit<PreflightOptions, "dataDir"> = {}): Promise<BuildDetail> {
+export async function startBuild(queue: BuildQueue, input: StartInput, checks: Omit<PreflightOptions, "dataDir"> = {}): Promise<BuildDetail & { warnings: string[] }> {
   const db = queue.db;
   const profile = getProfile(db, input.profileId);
   const valid = validateDocument(profile.document);
@@ -150,6 +151,8 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
   // Before anything runs: scripts that run as root need a person's confirmation.
   const trust = requireTrust(profile, rootScripts(doc), input.trustScripts);
   await preflight(doc, { dataDir: queue.dataDir, ...checks });
+  // Packages the profile's repositories lack fail here, not minutes into apt (nothing is written yet).
+  const warnings = await packageIndexes(queue).preflight(doc);
   const mkosi = await mkosiVersion();
   if (!mkosi) throw AppError.field(["host", "tools", "mkosi"], "mkosi is not installed: run scripts/setup-host.sh as root", "PRECONDITION_FAILED");
 
@@ -181,7 +184,7 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
     throw e;
   }
   queue.enqueue(row.id);
-  return buildDetail(getRow(db, row.id), queue);
+  return { ...buildDetail(getRow(db, row.id), queue), warnings };
 }
 
 export async function cancelBuild(queue: BuildQueue, id: number): Promise<BuildDetail> {

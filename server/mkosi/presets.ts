@@ -1,6 +1,7 @@
 // Starting points for a new profile. Pure: facts about the host (its apt sources) come in
 // as an argument, so no mirror address is ever written here.
 import { reposForRelease } from "./apt-sources";
+import { initialSettings } from "./settings";
 import { profileDocumentSchema, type ProfileDocument, type ProfileDocumentInput, type Repository } from "./profile";
 
 export interface HostFacts {
@@ -49,6 +50,7 @@ export const PRESETS: readonly Preset[] = [
       const repos = host.osId === "debian" ? reposForRelease(host.aptRepositories, "bookworm") : [];
       return profileDocumentSchema.parse({
         settings: {
+          ...initialSettings(),
           Distribution: "debian",
           Release: "bookworm",
           Architecture: "x86-64",
@@ -57,7 +59,6 @@ export const PRESETS: readonly Preset[] = [
           SplitArtifacts: true,
           ImageId: "immutable-debian",
           ImageVersion: "1",
-          ManifestFormat: ["json"],
           Packages: ["systemd", "systemd-sysv", "systemd-boot", "udev", "dbus", "linux-image-amd64"],
           WithDocs: false,
           Bootable: "yes",
@@ -83,6 +84,7 @@ export const PRESETS: readonly Preset[] = [
     build: () =>
       profileDocumentSchema.parse({
         settings: {
+          ...initialSettings(),
           Distribution: "ubuntu",
           Release: "noble",
           Architecture: "x86-64",
@@ -91,7 +93,6 @@ export const PRESETS: readonly Preset[] = [
           SplitArtifacts: true,
           ImageId: "immutable-ubuntu",
           ImageVersion: "1",
-          ManifestFormat: ["json"],
           Packages: ["systemd", "systemd-sysv", "systemd-boot", "systemd-boot-efi", "udev", "dbus", "linux-image-generic"],
           WithDocs: false,
           Bootable: "yes",

@@ -1,7 +1,7 @@
 // The profile document: everything the dashboard knows about one image, validated by zod.
 // Types are inferred from these schemas; the settings part is derived from the model.
 import { z } from "zod";
-import { FEATURE_VALUES, SETTINGS, type SettingDef, type SettingValues, type ValuePattern } from "./settings";
+import { FEATURE_VALUES, initialSettings, SETTINGS, type SettingDef, type SettingValues, type ValuePattern } from "./settings";
 import { formatBytes, parseSize } from "./size";
 
 /** Characters that would change the structure of an INI-style file if written into a value. */
@@ -301,5 +301,5 @@ export const profileNameSchema = z
   .refine((v) => !CONTROL.test(v), "must not contain line breaks or control characters");
 
 export function emptyDocument(): ProfileDocument {
-  return profileDocumentSchema.parse({ settings: {} });
+  return profileDocumentSchema.parse({ settings: initialSettings() });
 }

@@ -44,6 +44,8 @@ export interface SettingDef {
   kind: SettingKind;
   /** What mkosi does when the setting is absent, in the form's terms; undefined = unset. */
   default?: string | boolean | readonly string[];
+  /** What a new profile starts with, written into mkosi.conf (unlike `default`, which mkosi applies itself). */
+  initial?: string | boolean | readonly string[];
   /** First mkosi major version that accepts the setting in this section. */
   since: number;
   /** Last mkosi major version that accepts it, when it was removed or renamed. */
@@ -174,8 +176,8 @@ export const SETTINGS = [
   },
   {
     key: "ManifestFormat", section: "Output", group: "output", since: 14,
-    kind: { type: "list", delimiter: ",", values: ["json", "changelog"] },
-    help: "Write a manifest of the installed packages in these formats.",
+    kind: { type: "list", delimiter: ",", values: ["json", "changelog"] }, initial: ["json"],
+    help: "Write a manifest of the installed packages in these formats; json is what the build page's package list, package diff and SBOM read.",
   },
   // [Content]
   {
@@ -321,6 +323,12 @@ export function fromMkosiName(def: SettingDef, written: string): string | undefi
   // Only names every major prints are names mkosi.conf accepts (a list of artifacts is not one).
   if (spelling?.type !== "values" || spelling.since !== undefined) return undefined;
   return Object.entries(spelling.values).find(([, name]) => name === written)?.[0];
+}
+
+/** The values a new profile starts with: each setting's `initial`. */
+export function initialSettings(): SettingValues {
+  const defs = SETTINGS as readonly SettingDef[];
+  return Object.fromEntries(defs.flatMap((d) => (d.initial === undefined ? [] : [[d.key, structuredClone(d.initial)]]))) as SettingValues;
 }
 
 /** Whether the setting is accepted by this mkosi major version. */

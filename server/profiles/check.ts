@@ -42,7 +42,12 @@ export interface CheckResult {
 /** What the summary shows in place of a credential's value. */
 export const HIDDEN_CREDENTIAL = "(not shown)";
 
-export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Promise<CheckResult> {
+export interface CheckOptions {
+  /** Checks the package names against the profile's repositories (server/packages). */
+  packages?: (doc: ProfileDocument, signal?: AbortSignal) => Promise<CheckProblem[]>;
+}
+
+export async function checkWithMkosi(input: unknown, signal?: AbortSignal, opts: CheckOptions = {}): Promise<CheckResult> {
   const started = Date.now();
   const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
 
@@ -50,6 +55,10 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
   const valid = validateDocument(input);
   if (!valid.ok) return done({ ok: false, mkosiVersion: null, problems: valid.problems.map((p) => ({ ...p, severity: "error" })), notRun: [] });
   const doc = valid.doc;
+  // Beside mkosi's parse, not after it: the first check of a profile may fetch its package index.
+  const packageProblems = (opts.packages?.(doc, signal) ?? Promise.resolve([])).catch((e: unknown): CheckProblem[] => [
+    { path: ["settings", "Packages"], message: `package names were not checked: ${e instanceof Error ? e.message : String(e)}`, severity: "warning" },
+  ]);
 
   const mkosi = await mkosiVersion();
   if (!mkosi)
@@ -76,10 +85,11 @@ export async function checkWithMkosi(input: unknown, signal?: AbortSignal): Prom
     const problems: CheckProblem[] = mkosiMessages(r.stderr).map((message) => ({ path: locate(message, doc), message, severity }));
     if (r.exitCode !== 0) {
       if (problems.length === 0) problems.push({ path: null, message: `mkosi exited with status ${r.exitCode}`, severity });
+      problems.push(...(await packageProblems));
       return done({ ok: false, mkosiVersion: mkosi.version, problems, notRun });
     }
     const summary = hideCredentials((JSON.parse(String(r.stdout)) as { Images?: Record<string, unknown>[] }).Images?.[0] ?? {});
-    problems.push(...readBack(doc, summary, mkosi.major), ...(await checkRepart(dir, doc, signal)));
+    problems.push(...readBack(doc, summary, mkosi.major), ...(await checkRepart(dir, doc, signal)), ...(await packageProblems));
     return done({ ok: !problems.some((p) => p.severity === "error"), mkosiVersion: mkosi.version, problems, summary, notRun });
   } finally {
     await rm(dir, { recursive: true, force: true });

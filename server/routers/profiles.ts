@@ -1,5 +1,7 @@
 import { z } from "zod";
 import type { ProfileRow } from "@/server/db/schema";
+import { buildQueue } from "@/server/builds/queue";
+import { packageIndexes } from "@/server/packages/service";
 import { checkWithMkosi } from "@/server/profiles/check";
 import { ARCHIVE_LIMITS } from "@/server/profiles/archive";
 import * as profiles from "@/server/profiles/service";
@@ -52,7 +54,9 @@ export const profilesRouter = router({
   check: procedure
     .input(z.union([z.object({ document: z.unknown() }), id]))
     .mutation(({ ctx, input, signal }) =>
-      checkWithMkosi("document" in input ? input.document : profiles.getProfile(ctx.db, input.id).document, signal),
+      checkWithMkosi("document" in input ? input.document : profiles.getProfile(ctx.db, input.id).document, signal, {
+        packages: async (doc, s) => (await packageIndexes(buildQueue(ctx.db)).check(doc, s)).problems,
+      }),
     ),
   importArchive: procedure.input(importForm).mutation(async ({ ctx, input }) => {
     const r = await transfer.importArchive(ctx.db, Buffer.from(await input.file.arrayBuffer()), input.name);

@@ -6,7 +6,8 @@
 // Then the same image boots in QEMU (software emulation when KVM does not work) and passes
 // the boot check, its console followed with disconnects; a profile with a persistent data
 // partition is built (warm package cache) and checked across a reboot; bad VM requests fail
-// clearly; a VM stops with the server.
+// clearly; a VM stops with the server. The build's package manifest and SBOM are checked
+// against the image's own dpkg database.
 // One cold build (about 2.5 min), part of a second, a warm third and two boot checks (about
 // 3 min each under emulation); run as root on a host set up by scripts/setup-host.sh.
 import { execa } from "execa";
@@ -29,6 +30,9 @@ import { hostFacts } from "@/server/host/facts";
 import { createCaller } from "@/server/routers";
 import { serveApp, type AppServer } from "@/test/support/app-server";
 import { logText, readSse, type SseEvent } from "@/test/support/sse";
+import { indexSpec } from "@/server/packages/sources";
+import { spdxErrors } from "../spdx";
+import { keepLists, seedLists } from "./packages-helpers";
 
 const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 const ROOT_X86_64_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
@@ -78,7 +82,12 @@ let firstLogFromSse: string;
 describe("a real build of the Debian preset", () => {
   it("succeeds, and its log reaches a subscriber that disconnects and resumes, every byte once", async () => {
     const profile = await api.profiles.create({ name: "debian", presetId: "immutable-debian-12" });
+    // Build start checks the packages against the profile's index: fetched once, lists kept for other runs.
+    const spec = indexSpec(profile.document);
+    if (spec.ok) await seedLists(dataDir, spec.spec.key);
     const started = await api.builds.start({ profileId: profile.id });
+    expect(started.warnings).toEqual([]);
+    if (spec.ok) await keepLists(dataDir, spec.spec.key);
     expect(started.state).toBe("queued");
 
     // (c) Follow the log over SSE; drop the connection after a few events, twice, and come
@@ -143,6 +152,30 @@ describe("a real build of the Debian preset", () => {
     // The shared package cache now holds the packages.
     const debs = (await execa("find", [packageCacheDir(dataDir), "-name", "*.deb"])).stdout.split("\n").filter(Boolean);
     expect(debs.length).toBeGreaterThan(50);
+  });
+  it("lists what it installed, systemd at the version dpkg-query reads in the image, and offers an SBOM that passes SPDX 2.3's schema", async () => {
+    const out = buildPaths(dataDir, first.id).output;
+    const manifest = await api.packages.manifest({ buildId: first.id });
+    expect(manifest.file).toBe("immutable-debian_1.manifest");
+    expect(manifest.packages.length).toBeGreaterThan(100);
+    const systemd = manifest.packages.find((p) => p.name === "systemd")!;
+    expect(systemd).toMatchObject({ architecture: "amd64", asked: true });
+    expect(manifest.packages.find((p) => p.name === "libc6")).toMatchObject({ asked: false });
+    // The image's own package database, read with dpkg-query from its squashfs root.
+    const tree = join(dataDir, "image-dpkg");
+    await run("unsquashfs", ["-no-progress", "-d", tree, join(out, "immutable-debian_1.root-x86-64.raw"), "var/lib/dpkg"]);
+    const inImage = (await run("dpkg-query", [`--admindir=${join(tree, "var/lib/dpkg")}`, "-W", "-f", "${Version}", "systemd"])).stdout;
+    expect(inImage).toMatch(/^\d/);
+    expect(systemd.version).toBe(inImage);
+    expect(systemd.installedKib).toBeGreaterThan(1000); // from the package index the build start fetched
+    await rm(tree, { recursive: true, force: true });
+
+    expect(manifest.sbom).toBe("immutable-debian_1.spdx.json");
+    const sbom = JSON.parse(await readFile(join(out, "immutable-debian_1.spdx.json"), "utf8")) as { packages: { name: string; versionInfo?: string }[] };
+    expect(spdxErrors(sbom)).toEqual([]);
+    expect(sbom.packages.find((p) => p.name === "systemd")?.versionInfo).toBe(inImage);
+    expect(sbom.packages).toHaveLength(manifest.packages.length + 1); // and the image itself
+    expect((await api.artifacts.list({ buildId: first.id })).files.map((f) => f.name)).toContain("immutable-debian_1.spdx.json");
   });
 });
 

@@ -1,0 +1,211 @@
+// Debian's control-file formats as apt downloads them: the stanzas of a Packages list, the
+// fields of a Release file, relationship fields (Provides, Depends) and version ordering.
+// Pure: the callers read the files.
+
+/** The fields of a Packages stanza the index keeps. */
+export interface PackageStanza {
+  name: string;
+  version: string;
+  architecture: string;
+  section: string | null;
+  /** Installed-Size, KiB. */
+  installedKib: number | null;
+  /** Size of the .deb, bytes. */
+  downloadBytes: number | null;
+  summary: string;
+  description: string;
+  provides: string | null;
+  depends: string | null;
+  preDepends: string | null;
+  recommends: string | null;
+  source: string | null;
+  essential: boolean;
+}
+
+const KEPT = new Set([
+  "Package",
+  "Version",
+  "Architecture",
+  "Section",
+  "Installed-Size",
+  "Size",
+  "Description",
+  "Provides",
+  "Depends",
+  "Pre-Depends",
+  "Recommends",
+  "Source",
+  "Essential",
+]);
+
+const num = (v: string | undefined) => {
+  if (v === undefined) return null;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+};
+
+/** One field's value in the stanza at [pos, end), found without reading the others. */
+function fieldAt(text: string, pos: number, end: number, key: string): string | undefined {
+  let at = pos;
+  if (!text.startsWith(`${key}:`, pos)) {
+    at = text.indexOf(`\n${key}:`, pos);
+    if (at < 0 || at >= end) return undefined;
+    at += 1;
+  }
+  at += key.length + 1;
+  let eol = text.indexOf("\n", at);
+  if (eol < 0 || eol > end) eol = end;
+  return text.slice(at, eol).trim();
+}
+
+/**
+ * The stanzas of a Packages list. A hand-written scan over the text (no per-line split of the
+ * whole 50 MB file): a Debian main list has some 63,000 stanzas, and this runs on every refresh.
+ * `wanted`, when given, is asked first with a stanza's name, version and architecture, and
+ * the stanza is read only if it says yes (a changed list needs only its new versions).
+ */
+export function* parsePackages(text: string, wanted?: (name: string, version: string, architecture: string) => boolean): Generator<PackageStanza> {
+  const n = text.length;
+  let pos = 0;
+  while (pos < n) {
+    let end = text.indexOf("\n\n", pos);
+    if (end < 0) end = n;
+    if (wanted) {
+      const name = fieldAt(text, pos, end, "Package");
+      const version = fieldAt(text, pos, end, "Version");
+      if (!name || !version || !wanted(name, version, fieldAt(text, pos, end, "Architecture") ?? "all")) {
+        pos = end + 2;
+        continue;
+      }
+    }
+    const f: Record<string, string> = {};
+    let last: string | null = null;
+    for (let i = pos; i < end; ) {
+      let eol = text.indexOf("\n", i);
+      if (eol < 0 || eol > end) eol = end;
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) {
+        // A continuation line; only the description's are kept (" ." is an empty line).
+        if (last === "Description") {
+          const line = text.slice(i + 1, eol);
+          f.Description += `\n${line === "." ? "" : line}`;
+        }
+      } else {
+        const colon = text.indexOf(":", i);
+        if (colon > i && colon < eol) {
+          const key = text.slice(i, colon);
+          if (KEPT.has(key)) {
+            f[key] = text.slice(colon + 1, eol).trim();
+            last = key;
+          } else last = null;
+        } else last = null;
+      }
+      i = eol + 1;
+    }
+    pos = end + 2;
+    const name = f.Package;
+    const version = f.Version;
+    if (!name || !version) continue;
+    const d = f.Description ?? "";
+    const nl = d.indexOf("\n");
+    yield {
+      name,
+      version,
+      architecture: f.Architecture ?? "all",
+      section: f.Section ?? null,
+      installedKib: num(f["Installed-Size"]),
+      downloadBytes: num(f.Size),
+      summary: nl < 0 ? d : d.slice(0, nl),
+      description: nl < 0 ? "" : d.slice(nl + 1),
+      provides: f.Provides ?? null,
+      depends: f.Depends ?? null,
+      preDepends: f["Pre-Depends"] ?? null,
+      recommends: f.Recommends ?? null,
+      // "Source: foo (1.2-1)" names the source package and, when it differs, its version.
+      source: f.Source ? f.Source.replace(/\s*\(.*\)$/, "") : null,
+      essential: f.Essential === "yes",
+    };
+  }
+}
+
+/** The names a Provides field gives ("mail-transport-agent, foo (= 1.0)" -> both names). */
+export function providedNames(field: string | null): string[] {
+  if (!field) return [];
+  return field
+    .split(",")
+    .map((p) => p.trim().replace(/\s*\(.*\)$/, "").replace(/:any$/, ""))
+    .filter(Boolean);
+}
+
+/** The header fields of a Release or InRelease file (the signature around it is skipped). */
+export function parseRelease(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  let body = text;
+  const signed = /-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n([\s\S]*?)\n-----BEGIN PGP SIGNATURE-----/.exec(text);
+  if (signed) body = signed[1]!;
+  for (const line of body.split("\n")) {
+    if (line.startsWith(" ") || line.startsWith("\t")) continue; // the checksum lists
+    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+    if (m) fields.set(m[1]!, m[2]!);
+  }
+  return fields;
+}
+
+/** apt's default pin of a release: NotAutomatic 1, with ButAutomaticUpgrades 100, else 500. */
+export function releasePriority(release: Map<string, string>): number {
+  if (release.get("NotAutomatic") === "yes") return release.get("ButAutomaticUpgrades") === "yes" ? 100 : 1;
+  return 500;
+}
+
+// --- versions: dpkg's ordering (deb-version(7)) ------------------------------------------------
+
+function order(c: string | undefined): number {
+  if (c === undefined) return 0;
+  if (c === "~") return -1;
+  if (/[A-Za-z]/.test(c)) return c.charCodeAt(0);
+  return c.charCodeAt(0) + 256;
+}
+
+function compareFragment(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let diff = 0;
+    while ((i < a.length && !/[0-9]/.test(a[i]!)) || (j < b.length && !/[0-9]/.test(b[j]!))) {
+      const ac = i < a.length && !/[0-9]/.test(a[i]!) ? a[i] : undefined;
+      const bc = j < b.length && !/[0-9]/.test(b[j]!) ? b[j] : undefined;
+      const d = order(ac) - order(bc);
+      if (d !== 0) return d;
+      i++;
+      j++;
+    }
+    while (a[i] === "0") i++;
+    while (b[j] === "0") j++;
+    while (i < a.length && /[0-9]/.test(a[i]!) && j < b.length && /[0-9]/.test(b[j]!)) {
+      if (diff === 0) diff = a.charCodeAt(i) - b.charCodeAt(j);
+      i++;
+      j++;
+    }
+    if (i < a.length && /[0-9]/.test(a[i]!)) return 1;
+    if (j < b.length && /[0-9]/.test(b[j]!)) return -1;
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+function split(v: string): [number, string, string] {
+  const colon = v.indexOf(":");
+  const epoch = colon > 0 ? Number(v.slice(0, colon)) || 0 : 0;
+  const rest = colon > 0 ? v.slice(colon + 1) : v;
+  const dash = rest.lastIndexOf("-");
+  return dash >= 0 ? [epoch, rest.slice(0, dash), rest.slice(dash + 1)] : [epoch, rest, ""];
+}
+
+/** Negative, zero or positive as version a sorts before, equal to or after b. */
+export function compareVersions(a: string, b: string): number {
+  if (a === b) return 0;
+  const [ea, ua, ra] = split(a);
+  const [eb, ub, rb] = split(b);
+  if (ea !== eb) return ea - eb;
+  return compareFragment(ua, ub) || compareFragment(ra, rb);
+}
