@@ -1,5 +1,7 @@
-// A VM of a build for another architecture than the VMs run is refused at once, with the
-// reason, before any QEMU starts (a boot check would otherwise wait out its login timeout).
+// VM requests refused at once, with the reason, before any QEMU starts: a build for another
+// architecture (a boot check would otherwise wait out its login timeout), a build that failed
+// or has no disk image, an unknown one, sizes out of range, a machine without QEMU or its
+// firmware. The real VMs: test/e2e/debian-12.test.ts.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ const { PRESETS } = await import("@/server/mkosi/presets");
 const { profileDocumentSchema } = await import("@/server/mkosi/profile");
 const { createCaller } = await import("@/server/routers");
 const { vms } = await import("@/server/vms/service");
+const { findFirmware } = await import("@/server/vms/host");
 const H = await import("./artifacts-helpers");
 
 const db = getDb();
@@ -48,5 +51,33 @@ describe("a build for another architecture", () => {
   it("is not what an x86-64 build is taken for", async () => {
     const x86 = await builtFor({ Architecture: "x86-64" });
     await expect(vms(db).refuseForeignArchitecture(x86.id)).resolves.toBeUndefined();
+  });
+});
+
+describe("bad VM requests", () => {
+  it("refuse a build that failed, one without a disk image, an unknown build and silly sizes, clearly", async () => {
+    await expect(api.vms.start({ buildId: 999_999 })).rejects.toThrow(/build 999999 does not exist/);
+    const cancelled = await H.fakeBuild(db, dataDir, "cancelled");
+    await expect(api.vms.start({ buildId: cancelled.id })).rejects.toThrow(/only a successful build has an image to boot/);
+    const empty = await H.fakeBuild(db, dataDir, "succeeded");
+    await expect(api.vms.start({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
+    await expect(api.vms.check({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
+    const good = await builtFor({});
+    await expect(api.vms.start({ buildId: good.id, memoryMib: 100 })).rejects.toThrow(/memoryMib[\s\S]*at least 512/);
+    await expect(api.vms.start({ buildId: good.id, cpus: 0 })).rejects.toThrow(/cpus[\s\S]*at least 1/);
+    expect(await api.vms.list({ buildId: empty.id })).toEqual([]);
+    expect(await api.vms.list({ buildId: good.id })).toEqual([]);
+  });
+
+  it("say what to install when QEMU or the firmware is missing", async () => {
+    const good = await builtFor({});
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(api.vms.start({ buildId: good.id })).rejects.toThrow(/QEMU is not installed.*apt-get install -y qemu-system-x86/);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(() => findFirmware([{ code: "/nonexistent/CODE.fd", varsTemplate: "/nonexistent/VARS.fd" }])).toThrow(/apt-get install -y ovmf/);
   });
 });
