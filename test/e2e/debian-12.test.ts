@@ -551,10 +551,14 @@ describe("the build's page", () => {
       // The panel showed the boot check's run before; the new one is a console session.
       const run = panel.locator("[data-testid=vm-run][data-purpose=console]");
       await Promise.race([
-        run.waitFor({ timeout: 60_000 }),
+        run.waitFor({ timeout: 60_000 }).catch(async (e: unknown) => {
+          // What the page showed instead, for the one reading the failure.
+          await page.screenshot({ path: join(tmpdir(), "debian-12-console-boot.png"), fullPage: true }).catch(() => undefined);
+          throw new Error(`no console run shown (screenshot in ${tmpdir()}/debian-12-console-boot.png); the panel says:\n${await panel.innerText().catch((x: unknown) => String(x))}\n${String(e)}`);
+        }),
         panel
           .getByTestId("vm-start-error")
-          .waitFor({ timeout: 60_000 })
+          .waitFor({ timeout: 90_000 })
           .then(async () => {
             throw new Error(`the VM did not start: ${await panel.getByTestId("vm-start-error").innerText()}`);
           }),
