@@ -24,7 +24,7 @@ import { get, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildPaths } from "@/server/builds/paths";
 import { mountsUnder, processesMentioning } from "@/server/builds/procs";
 import { ptyEnv } from "@/server/builds/runner";
@@ -451,6 +451,12 @@ async function screenText(terminal: Locator): Promise<string> {
 }
 
 describe("the build's page", () => {
+  // A test that fails half-way leaves no VM up for the next one.
+  afterEach(async () => {
+    for (const r of await api().query<VmRunView[]>("vms.list", { buildId: first.id }).catch(() => []))
+      if (r.live) await api().mutation("vms.stop", { runId: r.id }).catch(() => undefined);
+  });
+
   it(
     "converts the disk image to qcow2 with a live progress bar that only moves forward, and the download equals the file on disk",
     async () => {
