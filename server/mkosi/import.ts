@@ -620,6 +620,8 @@ const REPART_FIELDS = new Map([
   ["SizeMinBytes", "sizeMin"],
   ["SizeMaxBytes", "sizeMax"],
   ["Minimize", "minimize"],
+  ["Verity", "verity"],
+  ["VerityMatchKey", "verityMatchKey"],
 ]);
 
 type RepartResult = { ok: true; partitions: Partition[] } | { ok: false; reason: string };

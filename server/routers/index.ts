@@ -1,6 +1,7 @@
 import { artifactsRouter } from "./artifacts";
 import { buildsRouter } from "./builds";
 import { hostRouter } from "./host";
+import { keysRouter } from "./keys";
 import { presetsRouter } from "./presets";
 import { profilesRouter } from "./profiles";
 import { spaceRouter } from "./space";
@@ -15,6 +16,7 @@ export const appRouter = router({
   artifacts: artifactsRouter,
   space: spaceRouter,
   vms: vmsRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -475,7 +475,7 @@ describe("importProject: mkosi.repart", () => {
   });
 
   it.each([
-    ["an unknown Type", "[Partition]\nType=root-verity\nFormat=erofs\n", /type must be one of/],
+    ["an unknown Type", "[Partition]\nType=usr-verity\nFormat=erofs\n", /type must be one of/],
     ["a repeated Label", "[Partition]\nType=root\nLabel=a\nLabel=b\nCopyFiles=/\n", /sets Label= twice/],
     ["a second section", "[Partition]\nType=root\nCopyFiles=/\n[Other]\nX=1\n", /sections other than one \[Partition\]/],
     ["an invalid size", "[Partition]\nType=root\nCopyFiles=/\nSizeMinBytes=1GiB\n", /not a size/],
