@@ -16,6 +16,16 @@ export const FIRMWARE_CANDIDATES: readonly Firmware[] = [
   { code: "/usr/share/edk2/x64/OVMF_CODE.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd" },
 ];
 
+/**
+ * Secure Boot firmware: OVMF built with SMM (it must run with smm=on and a secure flash), with
+ * an empty variable store into which each run enrols the profile's certificate (virt-fw-vars).
+ */
+export const SECURE_BOOT_FIRMWARE_CANDIDATES: readonly Firmware[] = [
+  { code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+  { code: "/usr/share/OVMF/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS.fd" },
+  { code: "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/edk2/ovmf/OVMF_VARS.fd" },
+];
+
 export const QEMU_BINARY = "qemu-system-x86_64";
 /** The one architecture the VMs run (QEMU_BINARY's), in mkosi's Architecture= terms. */
 export const VM_ARCHITECTURE = "x86-64";

@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutput, mkosiArgv } from "@/server/builds/job";
+import { buildNeeds } from "@/server/builds/preflight";
+import { profileDocumentSchema } from "@/server/mkosi/profile";
 import { LogStore } from "@/server/builds/log-store";
 import { buildPaths } from "@/server/builds/paths";
 import { isAlive, processesMentioning } from "@/server/builds/procs";
@@ -204,6 +206,17 @@ describe("the mkosi command line", () => {
       "build",
     ]);
   });
+  it("names the key store's files for a signed build by path, for the mkosi that builds", () => {
+    const signing = { key: "/data/keys/k/key.pem", certificate: "/data/builds/12/signing-certificate.pem" };
+    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 24 } }).slice(1, 5)).toEqual([
+      "--secure-boot-key=/data/keys/k/key.pem",
+      "--secure-boot-certificate=/data/builds/12/signing-certificate.pem",
+      "--verity-key=/data/keys/k/key.pem",
+      "--verity-certificate=/data/builds/12/signing-certificate.pem",
+    ]);
+    // 25 added keys of its own for the PCR signature.
+    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 26 } })).toContain("--sign-expected-pcr-key=/data/keys/k/key.pem");
+  });
   it("adds the profile's own incremental cache when asked", () => {
     const argv = mkosiArgv(paths, { dataDir: "/data", incremental: true, profileId: 3 });
     expect(argv.slice(-5)).toEqual(["--cache-dir", "/data/cache/incremental/profile-3", "--incremental=yes", "--force", "build"]);
@@ -218,7 +231,16 @@ describe("checking the output after mkosi says it succeeded", () => {
   it("fails an empty output folder, a missing disk image, and a missing UKI", () => {
     expect(checkOutput([], needs)).toMatch(/wrote nothing/);
     expect(checkOutput(["img_1.efi"], needs)).toMatch(/no disk image/);
-    expect(checkOutput(["img_1.raw", "img_1.vmlinuz", "img_1.initrd"], needs)).toMatch(/ukify/);
+    expect(checkOutput(["img_1.raw", "img_1.vmlinuz", "img_1.initrd"], needs)).toMatch(/asks for a unified kernel image.*fell back to boot loader entries.*no systemd-stub.*ukify/);
     expect(checkOutput(["img_1.raw"], { disk: true, uki: false })).toBeUndefined();
+  });
+  it("names the missing stub package of a Debian 13 image that got no UKI", () => {
+    const doc = profileDocumentSchema.parse({ settings: { Distribution: "debian", Release: "trixie", Bootable: "yes", Packages: ["systemd-boot", "linux-image-amd64"] } });
+    const trixie = buildNeeds(doc);
+    expect(trixie.stubPackage?.name).toBe("systemd-boot-efi");
+    expect(checkOutput(["img_1.raw", "img_1.vmlinuz"], trixie)).toMatch(/add systemd-boot-efi to Packages \(Debian trixie ships systemd-stub in systemd-boot-efi/);
+    // Bookworm's systemd-boot pulls the stub in; a profile that lists it has nothing to add.
+    expect(buildNeeds(profileDocumentSchema.parse({ settings: { ...doc.settings, Release: "bookworm" } })).stubPackage).toBeUndefined();
+    expect(buildNeeds(profileDocumentSchema.parse({ settings: { ...doc.settings, Packages: ["systemd-boot", "systemd-boot-efi"] } })).stubPackage).toBeUndefined();
   });
 });
