@@ -33,7 +33,7 @@ export interface VerifiedBootView {
 }
 
 /** Output files of a kind, by name. */
-async function outputsOf(dir: string): Promise<{ uki?: string; disk?: string; verityFiles: string[] }> {
+export async function outputsOf(dir: string): Promise<{ uki?: string; disk?: string; verityFiles: string[] }> {
   const names = (await readdir(dir).catch(() => [] as string[])).sort();
   let uki: string | undefined;
   let disk: string | undefined;
@@ -78,6 +78,17 @@ export async function sbverify(efi: string, certificate: string, signal?: AbortS
   const r = await runOwned("sbverify", "sbverify", args, { timeout: 120_000, signal });
   const output = `${String(r.stdout ?? "")}${String(r.stderr ?? "")}`.trim();
   return { passed: r.exitCode === 0 && /Signature verification OK/.test(output), output, command: ["sbverify", ...args] };
+}
+
+/** What a boot check compares the VM with: the root hash and PCR 11 predictions in the build's UKI. */
+export async function expectedOf(dataDir: string, buildId: number): Promise<{ uki: string | null; rootHash: string | null; pcr11: PcrPrediction[] }> {
+  const output = buildPaths(dataDir, buildId).output;
+  const out = await outputsOf(output);
+  if (!out.uki) return { uki: null, rootHash: null, pcr11: [] };
+  const uki = join(output, out.uki);
+  const sections = await ukiSections(uki);
+  const cmdline = sections.get(".cmdline")?.toString("utf8").replace(/\0+$/, "") ?? "";
+  return { uki, rootHash: rootHashOf(cmdline), pcr11: sections.has(".pcrsig") ? predictPcr11(sections) : [] };
 }
 
 export async function verifiedBoot(queue: BuildQueue, buildId: number, signal?: AbortSignal): Promise<VerifiedBootView> {

@@ -108,6 +108,11 @@ export class ConsoleDriver {
     }
   }
 
+  /** The plain text seen so far (from the last megabyte trimmed away on long sessions). */
+  seen(): string {
+    return this.text;
+  }
+
   send(data: string): void {
     this.type(data);
   }
