@@ -10,14 +10,14 @@ import type { Db } from "@/server/db/client";
 import { profiles } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { KEY_ID } from "@/server/mkosi/profile";
+import { PEM_PRIVATE_KEY } from "@/server/mkosi/verity";
 import { runOwned } from "@/server/processes/registry";
 
 export const keysRoot = (dataDir: string) => join(dataDir, "keys");
 export const KEY_FILE = "key.pem";
 export const CERT_FILE = "cert.pem";
 
-/** The private key header of any PEM private key (PKCS#8, RSA, EC, encrypted): never in an API answer. */
-export const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+export { PEM_PRIVATE_KEY };
 
 /** How long a generated certificate is valid, in days, and the most a user may ask for. */
 export const KEY_VALID_DAYS = { default: 3650, max: 36500 } as const;

@@ -30,6 +30,7 @@ import {
   type RawSetting,
   type Repository,
 } from "./profile";
+import { PEM_PRIVATE_KEY } from "./verity";
 import { MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, VOLATILE_OVERLAY } from "./render";
 import {
   FORMER_SECTIONS,
@@ -799,6 +800,16 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     const text = f && !isLink(f) ? textOf(f.data) : undefined;
     if (f && text !== undefined && isExportReadme(text)) {
       notes.push(`${name} is the README an export writes; the next export writes it again`);
+      handled.add(f.path);
+    }
+  }
+
+  // A private key (mkosi.key) never becomes part of a profile: the document travels through
+  // the API and into exports. It belongs in the key store.
+  for (const f of files) {
+    if (handled.has(f.path) || isLink(f)) continue;
+    if (PEM_PRIVATE_KEY.test(Buffer.from(f.data).toString("latin1"))) {
+      notes.push(`${f.path} holds a private key and was not imported (a profile never holds one): import it with its certificate into the key store and choose it as the profile's signing key`);
       handled.add(f.path);
     }
   }

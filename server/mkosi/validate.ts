@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { FILE_SYSTEM_FORMATS, IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
 import { effectivePartitions, MAX_PARTITIONS, render } from "./render";
 import { valueOrDefault } from "./settings";
-import { signingKeyReasons } from "./verity";
+import { PEM_PRIVATE_KEY, signingKeyReasons } from "./verity";
 import { parseSize } from "./size";
 
 export interface Problem {
@@ -141,6 +141,14 @@ export function documentRules(doc: ProfileDocument): Problem[] {
   if (doc.overlay.scheme === "persistent" && !disk)
     problems.push({ path: ["overlay", "scheme"], message: "a persistent data partition needs Format=disk" });
 
+  doc.extraFiles.forEach((f, i) => {
+    if (PEM_PRIVATE_KEY.test(f.content)) problems.push({ path: ["extraFiles", i, "content"], message: "holds a private key: a profile never holds one (it travels through the API and into exports); the key store keeps signing keys" });
+  });
+  doc.rawFiles.forEach((f, i) => {
+    if (f.encoding !== "symlink" && PEM_PRIVATE_KEY.test(f.encoding === "base64" ? safeAtob(f.content) : f.content))
+      problems.push({ path: ["rawFiles", i, "content"], message: `${f.path} holds a private key: a profile never holds one; import it into the key store and choose it as the signing key` });
+  });
+
   const extraPaths = new Map<string, number>();
   doc.extraFiles.forEach((f, i) => {
     if (extraPaths.has(f.path)) problems.push({ path: ["extraFiles", i, "path"], message: `'${f.path}' is listed twice` });
@@ -172,4 +180,13 @@ export function documentRules(doc: ProfileDocument): Problem[] {
     seen.set(f.path, f.origin);
   }
   return problems;
+}
+
+/** base64 to a binary string, in the browser and in node alike; "" when it is not base64. */
+function safeAtob(b64: string): string {
+  try {
+    return atob(b64);
+  } catch {
+    return "";
+  }
 }

@@ -4,6 +4,9 @@
 import type { Partition, ProfileDocument, VerityRole } from "./profile";
 import { KEY_FILES, keySettingsFor, type KeySettingDef } from "./settings";
 
+/** The header of any PEM private key (PKCS#8, RSA, EC, encrypted): never in a profile, an API answer or an export. */
+export const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
 /** The match key the form uses for the root's three partitions. */
 export const ROOT_VERITY_KEY = "root";
 
