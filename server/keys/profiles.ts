@@ -16,7 +16,7 @@ export async function createProfileWithKey(db: Db, dataDir: string, input: { nam
   const doc = preset?.build(host);
   if (!doc || !needsSigningKey(doc) || doc.signingKey !== undefined) return createProfile(db, input, host);
   const id = await freeKeyId(dataDir, input.name);
-  await generateKey(db, dataDir, { id, commonName: `${preset!.name.replace(/[^A-Za-z0-9 ._()+-]/g, " ").trim()} ${id}`.slice(0, 64) });
+  await generateKey(db, dataDir, { id, commonName: `Image Studio ${id}`.slice(0, 64) });
   try {
     return createProfile(db, { name: input.name, document: { ...doc, signingKey: id } }, host);
   } catch (e) {

@@ -850,11 +850,17 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     // the partition editor all the same, its problems marked at their fields; anything else
     // the rules reject is the project's error.
     const parsed = profileDocumentSchema.safeParse(build(partitions, repartReason ? repartRaw(repartReason) : []));
-    const elsewhere = result.problems.filter((p) => p.path[0] !== "partitions");
+    // A signed project has no key in the store yet: one is chosen after the import.
+    const elsewhere = result.problems.filter((p) => p.path[0] !== "partitions" && p.path[0] !== "signingKey");
     if (!parsed.success || elsewhere.length > 0) throw AppError.invalid(elsewhere.length > 0 ? elsewhere : result.problems);
     doc = parsed.data;
     flagged = result.problems;
-    for (const p of flagged) notes.push(`mkosi.repart/ is in the partition editor with a problem to fix before a build: ${formatProblem(p)}`);
+    for (const p of flagged)
+      notes.push(
+        p.path[0] === "signingKey"
+          ? `the project signs its image: choose a signing key from the key store before a build (${p.message})`
+          : `mkosi.repart/ is in the partition editor with a problem to fix before a build: ${formatProblem(p)}`,
+      );
   }
   if (repartReason) notes.push(`mkosi.repart/ kept as written: ${repartReason}`);
 
