@@ -42,9 +42,10 @@ const FIRSTBOOT_SETTLED = { Locale: "C.UTF-8", Timezone: "UTC", RootPassword: "r
 const KERNEL_CMDLINE = ["console=ttyS0", "systemd.firstboot=off"];
 
 // Debian 13 ships systemd-stub in systemd-boot-efi, which systemd-boot no longer pulls in:
-// without it mkosi 24 finds no stub and installs boot loader entries instead of a UKI
+// without it mkosi 24 finds no stub and installs boot loader entries instead of a UKI. And
+// login is no longer essential, so mkosi leaves it out: agetty then cannot start a session
 // (docs/mkosi-notes.md, "Verified boot").
-const DEBIAN_13_BOOT = ["systemd", "systemd-sysv", "systemd-boot", "systemd-boot-efi", "udev", "dbus", "linux-image-amd64"];
+const DEBIAN_13_BOOT = ["systemd", "systemd-sysv", "systemd-boot", "systemd-boot-efi", "udev", "dbus", "login", "linux-image-amd64"];
 // systemd-pcrphase extends PCR 11 at each boot phase through libtss2, which systemd only dlopen()s.
 const DEBIAN_13_TPM = ["libtss2-esys-3.0.2-0t64", "libtss2-mu-4.0.1-0t64", "libtss2-rc0t64", "libtss2-tcti-device0t64"];
 
