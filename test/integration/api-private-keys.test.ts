@@ -221,3 +221,45 @@ describe("no procedure's output holds a private key", () => {
     expect(Buffer.from(tarText).toString("utf8")).toMatch(/mkosi\.key/);
   });
 });
+
+describe("a build of a profile whose key cannot sign is refused before it starts, at signingKey", () => {
+  async function refusal(p: Promise<unknown>) {
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(TRPCError);
+    return (e as TRPCError & { cause: { problems: { path: unknown[]; message: string }[] } }).cause.problems;
+  }
+
+  it("refuses an expired certificate and a key of another certificate; nothing is queued", async () => {
+    await api.keys.generate({ id: "soon-bad" });
+    const row = await api.profiles.get({ id: ids.profile! });
+    await api.profiles.save({ id: row.id, revision: row.revision, document: { ...row.document, signingKey: "soon-bad" } });
+    const before = (await api.builds.list()).length;
+    const dir = join(dataDir, "keys", "soon-bad");
+    // The certificate replaced by one of another key: the pair no longer matches.
+    await writeFile(join(dir, "cert.pem"), certPem);
+    expect(await refusal(api.builds.start({ profileId: ids.profile! }))).toEqual([{ path: ["signingKey"], message: "key 'soon-bad': its key does not match the certificate (its public key is another one)" }]);
+    // An expired certificate (python3-cryptography dates it in the past).
+    await execa("python3", [
+      "-c",
+      [
+        "import datetime, sys",
+        "from cryptography import x509",
+        "from cryptography.x509.oid import NameOID",
+        "from cryptography.hazmat.primitives import hashes, serialization",
+        "k = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), None)",
+        "n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'old')])",
+        "t = datetime.datetime(2020, 1, 1)",
+        "c = x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.public_key()).serial_number(2).not_valid_before(t).not_valid_after(t + datetime.timedelta(days=1)).sign(k, hashes.SHA256())",
+        "open(sys.argv[2], 'wb').write(c.public_bytes(serialization.Encoding.PEM))",
+      ].join("\n"),
+      join(dir, "key.pem"),
+      join(dir, "cert.pem"),
+    ]);
+    const expired = await refusal(api.builds.start({ profileId: ids.profile! }));
+    expect(expired).toEqual([{ path: ["signingKey"], message: expect.stringMatching(/^key 'soon-bad': its certificate expired on 2020-01-02/) }]);
+    expect((await api.builds.list()).length).toBe(before);
+  });
+});
