@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutput, mkosiArgv } from "@/server/builds/job";
-import { buildNeeds } from "@/server/builds/preflight";
+import { buildNeeds, MIN_FREE_BYTES, preflight } from "@/server/builds/preflight";
+import type { AppError } from "@/server/errors";
+import { toolDef } from "@/server/host/tools";
+import { PRESETS } from "@/server/mkosi/presets";
 import { profileDocumentSchema } from "@/server/mkosi/profile";
 import { LogStore } from "@/server/builds/log-store";
 import { buildPaths } from "@/server/builds/paths";
@@ -244,3 +247,26 @@ describe("checking the output after mkosi says it succeeded", () => {
     expect(buildNeeds(profileDocumentSchema.parse({ settings: { ...doc.settings, Packages: ["systemd-boot", "systemd-boot-efi"] } })).stubPackage).toBeUndefined();
   });
 });
+
+describe("the verified-boot tools a build needs", () => {
+  const doc = PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build({ aptRepositories: [], osId: "debian" });
+  it("are asked for by the fields that need them", () => {
+    const needs = buildNeeds(doc).tools.map((t) => [t.name, t.path.join(".")]);
+    expect(needs).toEqual(expect.arrayContaining([["sbsign", "settings.SecureBoot"], ["systemd-measure", "settings.SignExpectedPcr"], ["libtss2-esys", "settings.SignExpectedPcr"], ["mkfs.erofs", "partitions.1.format"]]));
+    const plain = PRESETS.find((p) => p.id === "immutable-debian-13")!.build({ aptRepositories: [], osId: "debian" });
+    expect(buildNeeds(plain).tools.map((t) => t.name)).not.toContain("sbsign");
+  });
+  it("refuse a build at once with the install command when one is missing", async () => {
+    const names = [...new Set(buildNeeds(doc).tools.map((t) => t.name))];
+    const tools = names.map((name) => ({ ...toolStatus(name), found: name !== "sbsign" }));
+    const e = await preflight(doc, { dataDir: "/nonexistent", identity: { root: true, problems: [] }, tools, freeBytes: MIN_FREE_BYTES }).then(() => undefined, (x: unknown) => x as AppError);
+    expect(e?.code).toBe("PRECONDITION_FAILED");
+    expect(e?.problems).toEqual([{ path: ["settings", "SecureBoot"], message: "sbsign is missing (it signs systemd-boot and the UKI for Secure Boot): install the sbsigntool package" }]);
+    expect(e?.details).toMatchObject({ installCommand: "apt-get install -y sbsigntool" });
+  });
+});
+
+function toolStatus(name: string) {
+  const def = toolDef(name);
+  return { name, found: true, version: "1", path: `/usr/bin/${name}`, package: def.package, neededFor: def.neededFor, requiredForBuilds: def.requiredForBuilds, problem: null, fixPackage: null };
+}
