@@ -125,7 +125,7 @@ async function tamperChecks(vms: VmManager, runId: number, plan: CheckPlan, opts
           }
         });
       } catch (e) {
-        outcome = { ...outcome, failure: e instanceof Error ? e.message : String(e), refusal: undefined, kernelStarted: true };
+        outcome = { ...outcome, failure: `the copy could not be booted: ${e instanceof Error ? e.message : String(e)}`, refusal: undefined };
       }
       items.push(tamperUkiItem(outcome));
     }

@@ -340,6 +340,6 @@ export function tamperUkiItem(outcome: { refusal?: string; kernelStarted: boolea
     ? "the kernel started: the firmware ran a UKI it should have refused"
     : outcome.refusal
       ? `refused: '${outcome.refusal.trim().slice(0, 200)}'`
-      : `no kernel started within ${outcome.waitedS} s`;
-  return item("tamper-uki", "A UKI signed with another key does not boot", passed, `${outcome.description}: ${outcome.failure && !outcome.refusal ? `${outcome.failure}; ` : ""}${what}`);
+      : outcome.failure ?? `no kernel started within ${outcome.waitedS} s`;
+  return item("tamper-uki", "A UKI signed with another key does not boot", passed, `${outcome.description}: ${what}`);
 }

@@ -57,6 +57,8 @@ export class VmManager {
   private live = new Map<number, LiveVm>();
   private accelChoice: Promise<AccelChoice> | undefined;
   private closed = false;
+  /** Boots after a run's first (the boot check's tampered copies), for their TPM folders. */
+  private boots = 0;
   private readonly removeHook: () => void;
 
   constructor(
@@ -161,7 +163,8 @@ export class VmManager {
       await mkdir(dir, { recursive: true });
       const doc = await readBuildProfile(buildPaths(this.queue.dataDir, buildId)).catch(() => undefined);
       const fw = await prepareFirmware(this.queue.dataDir, buildId, doc, dir, this.opts.firmware);
-      if (wantsTpm(doc)) tpm = await startTpm(dir, label, controller.signal);
+      // A short folder name: the socket's path must stay within the 108 bytes a Unix socket takes.
+      if (wantsTpm(doc)) tpm = await startTpm(dir, label === "main" ? "main" : `boot-${++this.boots}`, controller.signal);
       const writer = await this.logs.open(row.id);
       if (label !== "main") await writer.append(Buffer.from(`\r\n[image-studio] booting again: ${label}\r\n`), { note: true });
       const args = qemuArgs({ ...options, accel, firmware: fw.firmware, varsFile: fw.varsFile, image, secureBoot: fw.secureBoot, tpmSocket: tpm?.socket });

@@ -87,8 +87,12 @@ export async function startTpm(runDir: string, label: string, signal?: AbortSign
     forceKillAfterMs: 2_000,
   });
   child.stdout.resume();
-  child.stderr.resume();
-  await appears(dir, "sock", 10_000, child.done);
+  let errors = "";
+  child.stderr.on("data", (d: Buffer) => (errors = (errors + d.toString()).slice(-2048)));
+  await appears(dir, "sock", 10_000, child.done).catch((e: Error) => {
+    controller.abort();
+    throw new Error(`${e.message}${errors.trim() ? `: ${errors.trim().split("\n").pop()}` : ""}`);
+  });
   return { socket: join(dir, "sock"), stop: () => controller.abort(), done: child.done };
 }
 
