@@ -116,7 +116,10 @@ async function tamperChecks(vms: VmManager, runId: number, plan: CheckPlan, opts
           const seen = new RegExp(`(${REFUSED.source})|(${KERNEL_STARTED.source})|(${LOGIN_PROMPT.source})`, "i");
           try {
             const m = await d.waitFor(seen, REFUSAL_TIMEOUT_MS, "the firmware's answer to the foreign UKI");
-            const line = d.seen().slice(Math.max(0, m.index - 120), m.index + m[0].length + 80).split("\n").find((l) => seen.test(l)) ?? m[0];
+            // The whole console line the answer is on (systemd-boot's "Error loading …: Access denied").
+            const text = d.seen();
+            const end = text.indexOf("\n", m.index + m[0].length);
+            const line = text.slice(text.lastIndexOf("\n", m.index) + 1, end < 0 ? undefined : end).trim() || m[0];
             outcome = m[1] ? { ...outcome, refusal: line } : { ...outcome, kernelStarted: true };
           } catch (e) {
             // Nothing at all within the time: no kernel started, which is the promise, though without the firmware's word.

@@ -322,7 +322,9 @@ export function verifiedBootItems(plan: CheckPlan, results: ReadonlyMap<string, 
 export function tamperRootItem(baseline: ProbeResult | undefined, tampered: { result?: ProbeResult; console: string; failure?: string; description: string }): CheckItem {
   const clean = baseline !== undefined && /^read /m.test(baseline.output) && !/^FAILED /m.test(baseline.output);
   const caughtRead = tampered.result !== undefined && /^FAILED /m.test(tampered.result.output);
-  const verityLine = tampered.console.split("\n").find((l) => /verity/i.test(l) && /corrupt|error|fail/i.test(l))?.trim();
+  const lines = tampered.console.split("\n");
+  // The kernel's own word: "device-mapper: verity: 254:0: data block 31337 is corrupted".
+  const verityLine = (lines.find((l) => /device-mapper: verity/i.test(l) && /corrupt/i.test(l)) ?? lines.find((l) => /verity/i.test(l) && /corrupt/i.test(l)))?.trim();
   // The boot stopping on the changed block counts as caught too, when the console says it was verity.
   const caughtBoot = tampered.result === undefined && verityLine !== undefined;
   const detail = [
