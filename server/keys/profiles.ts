@@ -1,6 +1,7 @@
 // Profiles and their signing keys: a preset that signs gets a key of its own when the
 // profile is made from it ("generated on first use"), and a saved profile names only a key
 // the store has.
+import { stat } from "node:fs/promises";
 import type { Db } from "@/server/db/client";
 import type { ProfileRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
@@ -8,7 +9,6 @@ import { findPreset, type HostFacts } from "@/server/mkosi/presets";
 import { needsSigningKey } from "@/server/mkosi/verity";
 import { createProfile, saveProfile } from "@/server/profiles/service";
 import { deleteKey, freeKeyId, generateKey, keyPaths } from "./store";
-import { stat } from "node:fs/promises";
 
 /** profiles.create, with a new key for a preset that signs its image. */
 export async function createProfileWithKey(db: Db, dataDir: string, input: { name: string; presetId?: string }, host: HostFacts): Promise<ProfileRow> {

@@ -53,11 +53,12 @@ function checkId(id: string, path: (string | number)[] = ["id"]): string {
 
 const dateOf = (text: string) => new Date(text);
 
+/** "RSA 2048", "EC prime256v1": the key's type and size or curve. */
 function describe(cert: X509Certificate): { algorithm: string } {
   const d = cert.publicKey.asymmetricKeyDetails;
-  const type = cert.publicKey.asymmetricKeyType ?? "unknown";
-  const bits = d?.modulusLength ?? (d?.namedCurve ? undefined : undefined);
-  return { algorithm: `${type.toUpperCase()}${bits ? ` ${bits}` : d?.namedCurve ? ` ${d.namedCurve}` : ""}` };
+  const type = (cert.publicKey.asymmetricKeyType ?? "unknown").toUpperCase();
+  const size = d?.modulusLength ?? d?.namedCurve;
+  return { algorithm: size ? `${type} ${size}` : type };
 }
 
 /** Profiles that name a key, by key id. */

@@ -2,7 +2,7 @@
 // single byte changed inside the root file system's data (in the kernel image file, which
 // nothing reads during boot, so the VM still reaches a login and the read can be tried), and
 // one whose UKI on the ESP is signed with a throwaway key instead of the profile's.
-import { lstat, open, readFile, rm, stat } from "node:fs/promises";
+import { lstat, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { inspectDisk } from "@/server/artifacts/inspect";
 import { partitionOf } from "@/server/artifacts/verified-boot";
@@ -129,7 +129,3 @@ export async function foreignUki(image: string, uki: string, dir: string, signal
 export async function removeCopies(dir: string): Promise<void> {
   for (const n of ["tampered-root.raw", "foreign-uki.raw", "foreign.efi", "foreign.crt", "foreign.key"]) await rm(join(dir, n), { force: true });
 }
-
-/** The UKI's bytes, for its .linux section. */
-export const readUki = (path: string) => readFile(path);
-export const sizeOf = async (path: string) => (await stat(path)).size;
