@@ -8,7 +8,8 @@
 // another key refused. The plain "Immutable Debian 13" preset builds and passes its check too.
 // No private key shows up in the build's folder, its log, or an export.
 // Two builds (the second with a warm package cache, while the first boots) and two boot checks,
-// one of them with two more boots for the tampered copies: about 12 minutes on 2 cores.
+// one of them with two more boots for the tampered copies: 13 minutes on 2 cores shared with
+// other work (measured; TCG boots to login took 70-240 s of it).
 import { execa } from "execa";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
