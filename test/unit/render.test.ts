@@ -147,13 +147,16 @@ describe("presets render to the golden files", () => {
     }
   });
 
-  it("the verified-boot preset renders mkosi 26's layout: the sandbox tree, Verity= in [Validation]", async () => {
+  it("the verified-boot preset renders mkosi 26's layout: the sandbox tree; Verity= only for 25 and later", async () => {
     const d = { ...PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build(HOST), signingKey: "verified" };
     const files = render(d, { mkosiMajor: 26 });
     await expectGolden("immutable-debian-13-verified-boot@mkosi-26", files);
-    expect(byPath(files, "mkosi.conf")!.content).toMatch(/^\[Validation\]\nSecureBoot=yes\nSignExpectedPcr=yes\nVerity=yes\n/m);
+    expect(byPath(files, "mkosi.conf")!.content).toMatch(/^\[Validation\]\nSecureBoot=yes\nSignExpectedPcr=yes\nChecksum=yes\n/m);
+    expect(files.map((f) => f.path)).toContain("mkosi.sandbox/etc/apt/sources.list.d/mkosi.sources");
+    const withVerity = { ...d, settings: { ...d.settings, Verity: "yes" as const } };
+    expect(byPath(render(withVerity, { mkosiMajor: 26 }), "mkosi.conf")!.content).toMatch(/^Verity=yes$/m);
     // 24 has no Verity= (it would stop at it); the repart files say the same in both.
-    const f24 = render(d, { mkosiMajor: 24 });
+    const f24 = render(withVerity, { mkosiMajor: 24 });
     expect(byPath(f24, "mkosi.conf")!.content).not.toMatch(/^Verity=/m);
     expect(f24.filter((f) => f.path.startsWith("mkosi.repart/"))).toEqual(files.filter((f) => f.path.startsWith("mkosi.repart/")));
     // No key material and no key path is part of the project: the build passes them on the command line.
