@@ -12,9 +12,7 @@
 //
 // Needs what a real build needs (root, scripts/setup-host.sh's tools, the Debian mirror).
 // One untimed build of the plain profile first fills the package cache.
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { withVerityRoot } from "@/server/mkosi/verity";
 import type { ProfileDocument } from "@/server/mkosi/profile";
@@ -62,13 +60,12 @@ function unsigned(doc: ProfileDocument): ProfileDocument {
 const cleanup = new Cleanup();
 
 await runMain(cleanup, async () => {
-  const work = await mkdtemp(join(tmpdir(), "image-studio-bench-verified-"));
-  cleanup.add("temporary folder", () => rm(work, { recursive: true, force: true }));
-  const dataDir = args.data ?? join(work, "data");
-  await mkdir(dataDir, { recursive: true });
+  if (args.data) await mkdir(args.data, { recursive: true });
   printMachine({ app: `.next BUILD_ID ${await waitForBuildId()}`, runs: `${RUNS} builds and ${BOOTS} boots of each, alternating, after one untimed build` });
 
-  const server = await startNextServer({ dataDir });
+  // Without --data the server makes its own folder in the temporary folder, which the service
+  // user can reach (a folder inside a root-only one it could not, from mkosi's user namespace).
+  const server = await startNextServer(args.data ? { dataDir: args.data } : {});
   cleanup.add("server", server.stop);
   const api = server.api;
   const stamp = Date.now();
