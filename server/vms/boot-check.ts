@@ -83,7 +83,7 @@ async function tamperChecks(vms: VmManager, runId: number, plan: CheckPlan, opts
       let description = "a copy of the disk with one byte of the root file system changed";
       let result: ProbeResult | undefined;
       let failure: string | undefined;
-      let console = "";
+      let transcript = "";
       try {
         if (!uki) throw new Error("the build has no UKI to find the kernel's bytes by");
         const kernel = (await ukiSections(uki)).get(".linux");
@@ -95,16 +95,16 @@ async function tamperChecks(vms: VmManager, runId: number, plan: CheckPlan, opts
             await loginOn(d, plan, opts.loginTimeoutS * 1000, "on the tampered disk");
             result = await d.run(TAMPER_READ, PROBE_TIMEOUT_MS);
             // The kernel's verity message, if it came, is the evidence beside the failed read.
-            await d.run("dmesg | grep -i verity | tail -n 3", PROBE_TIMEOUT_MS).then((r) => (console = r.output), () => undefined);
+            await d.run("dmesg | grep -i verity | tail -n 3", PROBE_TIMEOUT_MS).then((r) => (transcript = r.output), () => undefined);
           } catch (e) {
             failure = e instanceof Error ? e.message : String(e);
           }
-          console = `${d.seen()}\n${console}`;
+          transcript = `${d.seen()}\n${transcript}`;
         });
       } catch (e) {
         failure = e instanceof Error ? e.message : String(e);
       }
-      items.push(tamperRootItem(baseline, { result, console, failure, description }));
+      items.push(tamperRootItem(baseline, { result, console: transcript, failure, description }));
     }
     if (plan.secureBoot) {
       let outcome: Parameters<typeof tamperUkiItem>[0] = { kernelStarted: false, waitedS: REFUSAL_TIMEOUT_MS / 1000, description: "a copy of the disk whose UKI another key signed" };
