@@ -1,6 +1,8 @@
 // The boot check: boot a build in a VM, wait for a login on the serial console, log in, and
 // run probes that show the image is what its profile says (root format, overlay, persistent
-// data, systemd-boot and the UKI), rebooting once when a reboot is part of the proof.
+// data, systemd-boot and the UKI; Secure Boot, the verity root and PCR 11 for a verified-boot
+// image), rebooting once when a reboot is part of the proof; then, for verified boot, the
+// same run boots a copy with a changed root byte and a copy whose UKI another key signed.
 import { randomBytes } from "node:crypto";
 import { readBuildProfile } from "@/server/builds/job";
 import { buildPaths } from "@/server/builds/paths";
