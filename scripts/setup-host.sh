@@ -15,10 +15,15 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(kmod fdisk dosfstools mtools squashfs-tools erofs-utils
   e2fsprogs cpio zstd xz-utils python3-pefile python3-cryptography
   debian-archive-keyring qemu-utils qemu-system-x86 ovmf git ca-certificates curl
-  uidmap acl util-linux)
+  uidmap acl util-linux
+  sbsigntool openssl tpm2-tools swtpm swtpm-tools)
 [[ ${ID} == ubuntu ]] && pkgs+=(ubuntu-keyring)
-# Packages that must come from backports on Debian 12 (mkosi 24, systemd 254 with ukify).
-bpo_pkgs=(mkosi systemd systemd-boot systemd-container udev libsystemd-shared libsystemd0)
+# Verified boot: sbsigntool signs and checks EFI binaries, systemd-measure (systemd) signs the
+# PCR policy through the TPM2 libraries tpm2-tools pulls in, swtpm is a VM's TPM, and
+# python3-virt-firmware's virt-fw-vars enrols a certificate in a VM's UEFI variables.
+# Packages that must come from backports on Debian 12 (mkosi 24, systemd 254 with ukify and
+# systemd-measure, virt-fw-vars).
+bpo_pkgs=(mkosi systemd systemd-boot systemd-container udev libsystemd-shared libsystemd0 python3-virt-firmware)
 [[ ${EXTRA_PACKAGES:-} ]] && read -ra extra <<<"$EXTRA_PACKAGES" && pkgs+=("${extra[@]}")
 
 # The first mirror this machine's apt sources use for its own release.
@@ -70,7 +75,7 @@ if [[ ${ID} == debian && ${VERSION_ID:-} == 12 ]]; then
     apt-get install -y -qq -o=Dpkg::Use-Pty=0 -t bookworm-backports "${bpo_pkgs[@]}" >/dev/null
   fi
 else
-  pkgs+=(mkosi systemd-container systemd-boot systemd-ukify systemd-repart)
+  pkgs+=(mkosi systemd-container systemd-boot systemd-ukify systemd-repart python3-virt-firmware)
 fi
 
 todo=$(missing_pkgs "${pkgs[@]}")

@@ -48,7 +48,7 @@ export async function waitForBuildId(): Promise<string> {
  * `nodeArgs` go to the server's node (e.g. --cpu-prof); BENCH_SERVER_NODE_ARGS (space-separated)
  * adds to them, to profile the server during any benchmark.
  */
-export async function startNextServer(opts: { dataDir: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<NextServer> {
+export async function startNextServer(opts: { dataDir?: string; env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<NextServer> {
   await waitForBuildId();
   const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean)];
   return startServer({ ...opts, nodeArgs });

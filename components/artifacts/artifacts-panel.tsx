@@ -11,6 +11,7 @@ import { Conversions } from "./conversions";
 import { DiskInspect } from "./disk-inspect";
 import type { Artifact } from "./types";
 import { UkiInspect } from "./uki-inspect";
+import { VerifiedBootFacts } from "./verified-boot-facts";
 
 const NO_ARTIFACTS: Record<string, string> = {
   queued: "No artifacts yet: the build has not started. Its files are listed here once it succeeds.",
@@ -165,6 +166,11 @@ function SucceededArtifacts({ buildId }: { buildId: number }) {
         {uki ? (
           <Sub title="Inside the unified kernel image">
             <Inspected buildId={buildId} file={uki} />
+          </Sub>
+        ) : null}
+        {uki ? (
+          <Sub title="Verified boot">
+            <VerifiedBootFacts buildId={buildId} />
           </Sub>
         ) : null}
       </div>

@@ -10,6 +10,8 @@ type PartitionType = (typeof PARTITION_TYPES)[number];
 export const PARTITION_COLORS: Record<PartitionType, { block: string; dot: string }> = {
   esp: { block: "bg-amber-500 text-white", dot: "bg-amber-500" },
   root: { block: "bg-sky-600 text-white", dot: "bg-sky-600" },
+  "root-verity": { block: "bg-cyan-800 text-white", dot: "bg-cyan-800" },
+  "root-verity-sig": { block: "bg-fuchsia-700 text-white", dot: "bg-fuchsia-700" },
   usr: { block: "bg-indigo-600 text-white", dot: "bg-indigo-600" },
   var: { block: "bg-emerald-600 text-white", dot: "bg-emerald-600" },
   home: { block: "bg-teal-600 text-white", dot: "bg-teal-600" },
@@ -22,6 +24,9 @@ export const PARTITION_COLORS: Record<PartitionType, { block: string; dot: strin
 const AUTO_ESTIMATE: Record<PartitionType, number> = {
   esp: 512 * 1024 ** 2,
   root: 1024 ** 3,
+  // The hash tree is about 1/128 of its data; the signature is a 16 KiB JSON blob.
+  "root-verity": 8 * 1024 ** 2,
+  "root-verity-sig": 16 * 1024,
   usr: 1024 ** 3,
   var: 512 * 1024 ** 2,
   home: 512 * 1024 ** 2,
@@ -95,6 +100,7 @@ export function DiskLayout({
             `#${b.index + 1} ${p.type}`,
             p.format && `format ${p.format}`,
             p.label && `label ${p.label}`,
+            p.verity && `dm-verity ${p.verity}${p.verityMatchKey ? ` of ${p.verityMatchKey}` : ""}`,
             `size ${b.sizeText}`,
             b.auto && "drawn with an estimated size",
             b.fromOverlay && "added by the persistent overlay scheme",
@@ -102,7 +108,7 @@ export function DiskLayout({
             .filter(Boolean)
             .join(" · "),
           name: p.label || p.type,
-          detail: `${p.type}${p.format ? ` · ${p.format}` : ""}`,
+          detail: `${p.type}${p.format ? ` · ${p.format}` : ""}${p.verity ? ` · verity ${p.verity}` : ""}`,
           sizeText: b.sizeText,
           color: PARTITION_COLORS[p.type],
           striped: b.auto,

@@ -6,6 +6,7 @@ import { cn } from "@/components/ui/cn";
 import { useCopy } from "@/components/ui/use-copy";
 import { Tabs } from "@/components/ui/tabs";
 import type { RenderedFile } from "@/server/mkosi/render";
+import type { KeyFileNeed } from "@/server/mkosi/verity";
 import { CodeView } from "./code-view";
 
 const ORIGIN: Record<RenderedFile["origin"], { label: string; tone: BadgeTone; dot: string; text: string }> = {
@@ -29,9 +30,15 @@ export function FilePreview({
   mkosiMajor,
   mkosiSource,
   secretKeys = [],
+  keyFiles = [],
+  signingKey,
   error,
 }: {
   files: readonly RenderedFile[];
+  /** Key files the project needs but never holds, shown by path only. */
+  keyFiles?: readonly KeyFileNeed[];
+  /** The key store's key that supplies them. */
+  signingKey?: string;
   mkosiMajor: number;
   /** Where the mkosi version comes from, for the header. */
   mkosiSource: string;
@@ -78,6 +85,19 @@ export function FilePreview({
           }))}
         />
       </div>
+      {keyFiles.length > 0 ? (
+        <ul className="border-b border-slate-200 bg-violet-50/60 px-3 py-1.5 text-[11px] text-slate-700" data-testid="preview-key-files">
+          {keyFiles.map((k) => (
+            <li key={k.path} className="flex flex-wrap items-center gap-x-2" data-testid={`preview-key-${k.path}`}>
+              <code className="font-semibold">{k.path}</code>
+              <span>
+                {k.file === "key" ? "private key" : "certificate"}, read as {k.settings.join(", ")}: supplied from the key store
+                {signingKey ? ` (key '${signingKey}')` : " (no key chosen yet)"} at build time, never part of the project or an export
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {error ? <p className="border-b border-red-200 bg-red-50 px-3 py-1.5 text-xs text-red-800">{error}</p> : null}
       {current ? (
         <>

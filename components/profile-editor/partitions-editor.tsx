@@ -4,7 +4,7 @@ import { cn } from "@/components/ui/cn";
 import { Field, FieldMessages } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { DiskLayout, PARTITION_COLORS } from "@/components/disk-layout/disk-layout";
-import { MINIMIZE, PARTITION_FORMATS, PARTITION_TYPES, partitionSchema, type Partition, type ProfileDocument } from "@/server/mkosi/profile";
+import { MINIMIZE, PARTITION_FORMATS, PARTITION_TYPES, partitionSchema, VERITY_ROLES, type Partition, type ProfileDocument } from "@/server/mkosi/profile";
 import { effectivePartitions, repartPath } from "@/server/mkosi/render";
 import { move, removeAt, replaceAt } from "./doc-update";
 import { ListEditor } from "./list-editor";
@@ -135,6 +135,30 @@ export function PartitionsEditor({
                       </option>
                     ))}
                   </Select>
+                </Field>
+                <Field label="Verity" htmlFor={id("verity")} messages={toMessages(at("verity"))} anchor={anchorId(`partitions.${i}.verity`)}>
+                  <Select
+                    id={id("verity")}
+                    value={p.verity ?? ""}
+                    onChange={(e) => update(i, withOptional(p, "verity", (e.target.value || undefined) as Partition["verity"]))}
+                    invalid={at("verity").length > 0}
+                  >
+                    <option value="">not set</option>
+                    {VERITY_ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </Select>
+                </Field>
+                <Field label="VerityMatchKey" htmlFor={id("verityMatchKey")} messages={toMessages(at("verityMatchKey"))} anchor={anchorId(`partitions.${i}.verityMatchKey`)}>
+                  <Input
+                    id={id("verityMatchKey")}
+                    value={p.verityMatchKey ?? ""}
+                    onChange={(e) => update(i, withOptional(p, "verityMatchKey", e.target.value || undefined))}
+                    invalid={at("verityMatchKey").length > 0}
+                    spellCheck={false}
+                  />
                 </Field>
                 <Field
                   label="SizeMinBytes"

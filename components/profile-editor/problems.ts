@@ -17,7 +17,7 @@ export interface ShownProblem {
 }
 
 // How deep into the path the form has a dedicated place, per top-level document key.
-const DEPTH = { name: 1, repositories: 3, partitions: 3, overlay: 2, extraFiles: 3, rawSettings: 2, rawFiles: 2 } as const;
+const DEPTH = { name: 1, signingKey: 1, repositories: 3, partitions: 3, overlay: 2, extraFiles: 3, rawSettings: 2, rawFiles: 2 } as const;
 type Listed = "repositories" | "partitions" | "extraFiles" | "rawSettings" | "rawFiles";
 
 export function anchorFor(path: ShownProblem["path"], doc: ProfileDocument): string | null {

@@ -11,6 +11,7 @@ import { DEFAULT_MKOSI_MAJOR, render, type RenderedFile } from "@/server/mkosi/r
 import { rootScriptsOf, scriptLabel } from "@/server/mkosi/scripts";
 import { SETTINGS, type SettingDef } from "@/server/mkosi/settings";
 import { validateDocument } from "@/server/mkosi/validate";
+import { keyFilesOf } from "@/server/mkosi/verity";
 import { sameJson } from "./doc-update";
 import { CheckPanel } from "./check-panel";
 import { ConflictBanner } from "./conflict-banner";
@@ -22,6 +23,7 @@ import { placeProblems, ProblemsContext, type ShownProblem } from "./problems";
 import { ProblemsPanel } from "./problems-panel";
 import { RawContent } from "./raw-content";
 import { RepositoriesEditor } from "./repositories-editor";
+import { VerifiedBootEditor } from "./verified-boot-editor";
 import { GROUP_TITLES, SETTING_GROUPS, SettingsGroup, type SettingGroup } from "./settings-group";
 import { useProfileEditor, type ProfileEditorState } from "./use-profile-editor";
 
@@ -106,6 +108,7 @@ function LoadedEditor({
   // Editors that belong with a group of settings, placed after it.
   const within: Partial<Record<SettingGroup, ReactNode>> = {
     distribution: <RepositoriesEditor {...common} hostRepositories={facts.data?.aptRepositories} mkosiMajor={mkosiMajor} />,
+    "verified-boot": <VerifiedBootEditor {...common} />,
   };
   const after: Partial<Record<SettingGroup, { id: string; title: string; description: string; body: ReactNode }[]>> = {
     boot: [
@@ -204,7 +207,7 @@ function LoadedEditor({
             ))}
           </div>
           <aside className="h-[75vh] min-w-0 xl:sticky xl:top-16 xl:h-[calc(100vh-5rem)]" aria-label="Preview of the generated files">
-            <FilePreview files={rendered.files} mkosiMajor={mkosiMajor} mkosiSource={mkosiSource} secretKeys={secretKeys} error={rendered.error} />
+            <FilePreview files={rendered.files} keyFiles={keyFilesOf(deferred, mkosiMajor)} signingKey={deferred.signingKey} mkosiMajor={mkosiMajor} mkosiSource={mkosiSource} secretKeys={secretKeys} error={rendered.error} />
           </aside>
         </div>
       </div>

@@ -14,6 +14,10 @@ export const GROUP_TITLES: Record<SettingGroup, { title: string; description: st
   content: { title: "Content", description: "Packages and what is kept of them." },
   boot: { title: "Boot", description: "Boot loader, kernel and its command line." },
   login: { title: "System and login", description: "Settled at build time so the first boot does not stop at a prompt." },
+  "verified-boot": {
+    title: "Verified boot",
+    description: "A dm-verity root with a signed root hash, Secure Boot with your own key, and a signed PCR 11 prediction for measured boot.",
+  },
   validation: { title: "Validation", description: "Checksums of the outputs." },
 };
 

@@ -7,6 +7,10 @@ import type { Db } from "@/server/db/client";
 import { builds, type BuildRow, type BuildState } from "@/server/db/schema";
 import { mkosiVersion } from "@/server/host/facts";
 import { profileDocumentSchema } from "@/server/mkosi/profile";
+import { keyArguments } from "@/server/mkosi/verity";
+import { DEFAULT_MKOSI_MAJOR } from "@/server/mkosi/render";
+import { keyPaths } from "@/server/keys/store";
+import { majorOf } from "@/server/host/facts";
 import type { LogStore, LogWriter } from "./log-store";
 import { buildPaths, incrementalCacheDir, packageCacheDir, type BuildPaths } from "./paths";
 import { buildNeeds, type BuildNeeds } from "./preflight";
@@ -36,9 +40,14 @@ export interface JobContext {
 }
 
 /** The exact mkosi command line of a build. */
-export function mkosiArgv(paths: BuildPaths, opts: { dataDir: string; incremental: boolean; profileId: number | null; mkosi?: readonly string[] }): string[] {
+export function mkosiArgv(
+  paths: BuildPaths,
+  opts: { dataDir: string; incremental: boolean; profileId: number | null; mkosi?: readonly string[]; signing?: { key: string; certificate: string; mkosiMajor: number } },
+): string[] {
   return [
     ...(opts.mkosi ?? ["mkosi"]),
+    // The key store's files by path: the project folder holds no key (docs/mkosi-notes.md, "Verified boot").
+    ...(opts.signing ? keyArguments(opts.signing, opts.signing.mkosiMajor) : []),
     "--directory", paths.project,
     "--output-dir", paths.output,
     "--workspace-dir", paths.workspace,
@@ -70,12 +79,18 @@ export async function apparentSize(dir: string): Promise<number> {
  * After mkosi said it succeeded: is what the profile asks for there? mkosi 24 builds a
  * bootable image without a UKI when ukify is missing or broken, and says nothing.
  */
-export function checkOutput(files: readonly string[], needs: Pick<BuildNeeds, "disk" | "uki">): string | undefined {
+export function checkOutput(files: readonly string[], needs: Pick<BuildNeeds, "disk" | "uki" | "stubPackage">): string | undefined {
   if (files.length === 0) return "mkosi exited with status 0 but wrote nothing into the output folder";
   if (needs.disk && !files.some((f) => /\.raw(\.(zst|xz|gz))?$/.test(f)))
     return `mkosi exited with status 0 but no disk image (.raw) is in the output folder (it holds: ${files.join(", ")})`;
-  if (needs.uki && !files.some((f) => f.endsWith(".efi")))
-    return "mkosi exited with status 0 but built no unified kernel image (.efi): it falls back to a separate kernel and initrd when ukify is missing or broken; check the host tools (ukify, python3-pefile)";
+  if (needs.uki && !files.some((f) => f.endsWith(".efi"))) {
+    // mkosi 24 makes a UKI only when the image has systemd-stub and the host has ukify; else it
+    // installs boot loader entries with a separate kernel and initrd, and says nothing.
+    const stub = needs.stubPackage
+      ? `the image has no systemd-stub (usr/lib/systemd/boot/efi/linux*.efi.stub): add ${needs.stubPackage.name} to Packages (${needs.stubPackage.why})`
+      : "the image has no systemd-stub (usr/lib/systemd/boot/efi/linux*.efi.stub, from the distribution's systemd-boot packages) or this machine's ukify is broken (the Host page checks it)";
+    return `the profile asks for a unified kernel image, but mkosi exited with status 0 without one (.efi): it fell back to boot loader entries with a separate kernel and initrd because ${stub}`;
+  }
   return undefined;
 }
 
@@ -110,14 +125,17 @@ export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal)
 
   try {
     const installed = await mkosiVersion();
-    const argv = mkosiArgv(paths, { dataDir: ctx.dataDir, incremental: row.incremental, profileId: row.profileId, mkosi: ctx.mkosi });
+    const doc = await readBuildProfile(paths);
+    const signing = doc.signingKey !== undefined ? { key: keyPaths(ctx.dataDir, doc.signingKey).key, certificate: paths.certificate, mkosiMajor: majorOf(installed?.version ?? row.mkosiVersion) ?? DEFAULT_MKOSI_MAJOR } : undefined;
+    if (signing && !(await lstat(signing.key).catch(() => undefined))) throw new Error(`the signing key '${doc.signingKey}' is no longer in the key store`);
+    const argv = mkosiArgv(paths, { dataDir: ctx.dataDir, incremental: row.incremental, profileId: row.profileId, mkosi: ctx.mkosi, signing });
     // Made up front, so a fresh data folder does not rely on mkosi creating them.
     await mkdir(packageCacheDir(ctx.dataDir), { recursive: true });
     if (row.incremental) await mkdir(incrementalCacheDir(ctx.dataDir, row.profileId), { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
     update(ctx.db, id, { state: "running", startedAt: new Date(), command: argv, mkosiVersion: installed?.version ?? row.mkosiVersion });
     ctx.changed(id);
-    const needs = buildNeeds(await readBuildProfile(paths));
+    const needs = buildNeeds(doc);
 
     const result = await runUnderPty({
       name: `build ${id}`,

@@ -13,6 +13,13 @@ export interface BuildPaths {
   /** mkosi --workspace-dir: its scratch space, removed after the build (even a killed one). */
   workspace: string;
   log: string;
+  /**
+   * The certificate the build was signed with (public), copied from the key store when it was
+   * queued, and which key that was: the artifact view and the VM's enrolment read these. The
+   * private key is never copied here.
+   */
+  certificate: string;
+  signing: string;
 }
 
 export const buildsRoot = (dataDir: string) => join(dataDir, "builds");
@@ -26,6 +33,8 @@ export function buildPaths(dataDir: string, id: number): BuildPaths {
     output: join(dir, "output"),
     workspace: join(dir, "workspace"),
     log: join(dir, "build.log"),
+    certificate: join(dir, "signing-certificate.pem"),
+    signing: join(dir, "signing.json"),
   };
 }
 

@@ -8,6 +8,7 @@ import { FORMAT_TOOLS, installCommand, probeTools, SETUP_COMMAND, type ToolStatu
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { effectivePartitions } from "@/server/mkosi/render";
 import { valueOrDefault } from "@/server/mkosi/settings";
+import { signingKeyProblem } from "@/server/keys/store";
 import type { Problem } from "@/server/mkosi/validate";
 
 /** Free space a build needs in the data folder (a Debian image with its caches takes about 2 GiB). */
@@ -19,7 +20,12 @@ export interface BuildNeeds {
   uki: boolean;
   /** The output holds a disk image (.raw). */
   disk: boolean;
+  /** A package the image lacks for its UKI, with why (what a build without a UKI names as the cause). */
+  stubPackage?: { name: string; why: string };
 }
+
+/** Debian releases whose systemd-boot still pulls in systemd-boot-efi (the stub's package). */
+const STUB_PULLED_IN = ["bullseye", "bookworm"];
 
 /** Pure: the tools a profile's build runs, each with the field that asks for it. */
 export function buildNeeds(doc: ProfileDocument): BuildNeeds {
@@ -52,7 +58,20 @@ export function buildNeeds(doc: ProfileDocument): BuildNeeds {
     if (bootloader === "systemd-boot") tools.push({ name: "bootctl", path: ["settings", "Bootloader"], why: "installs systemd-boot" });
   }
   if (uki) tools.push({ name: "ukify", path: ["settings", "Bootloader"], why: "builds the unified kernel image (without it mkosi 24 silently leaves the UKI out)" });
-  return { tools, uki, disk };
+  if (s.SecureBoot === true) {
+    tools.push({ name: "sbsign", path: ["settings", "SecureBoot"], why: "signs systemd-boot and the UKI for Secure Boot" });
+    // mkosi 24 signs the PCR policy with the Secure Boot key, and only with Secure Boot on.
+    if (uki && s.SignExpectedPcr !== "no") {
+      tools.push({ name: "systemd-measure", path: ["settings", "SignExpectedPcr"], why: "predicts and signs the PCR 11 values of the UKI" });
+      tools.push({ name: "libtss2-esys", path: ["settings", "SignExpectedPcr"], why: "is the TPM2 library systemd-measure signs the PCR policy with" });
+    }
+  }
+  const release = s.Release ?? "";
+  const stubPackage =
+    uki && s.Distribution !== "ubuntu" && !(s.Packages ?? []).includes("systemd-boot-efi") && !STUB_PULLED_IN.includes(release)
+      ? { name: "systemd-boot-efi", why: `Debian ${release || "13"} ships systemd-stub in systemd-boot-efi, which systemd-boot no longer pulls in` }
+      : undefined;
+  return { tools, uki, disk, ...(stubPackage ? { stubPackage } : {}) };
 }
 
 export interface PreflightOptions {
@@ -88,6 +107,12 @@ export async function preflight(doc: ProfileDocument, opts: PreflightOptions): P
       problems.push({ path: need.path, message: `${name} does not work (${t.problem}): install the ${t.fixPackage ?? t.package} package` });
       packages.push(t.fixPackage ?? t.package);
     }
+  }
+
+  // The signing key must be in the store, unexpired and match its certificate.
+  if (doc.signingKey !== undefined) {
+    const problem = await signingKeyProblem(opts.dataDir, doc.signingKey);
+    if (problem) throw AppError.field(["signingKey"], problem);
   }
 
   const free = opts.freeBytes ?? (await freeBytes(opts.dataDir));

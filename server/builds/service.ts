@@ -1,7 +1,7 @@
 // Builds as the API sees them: start (preflight, snapshot, queue), cancel, the history with
 // each build's files and a diff, and the live streams (log, state changes).
 import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Db } from "@/server/db/client";
 import { coalesced, listen } from "@/server/streams/coalesce";
 import { ACTIVE_STATES, builds, isFinished, profiles, vmRuns, type BuildRow, type BuildState, type BuildStep } from "@/server/db/schema";
@@ -19,6 +19,7 @@ import type { BuildQueue } from "./queue";
 import { diffSnapshots, fromRendered, readSnapshot, type FileDiff, type SnapshotFile } from "./snapshot";
 import { requireTrust } from "./trust";
 import { packageIndexes } from "@/server/packages/service";
+import { getKey, keyPaths } from "@/server/keys/store";
 
 // --- views -----------------------------------------------------------------------------------
 
@@ -131,6 +132,14 @@ function getRow(db: Db, id: number): BuildRow {
 
 // --- commands --------------------------------------------------------------------------------
 
+/** Which key a build is signed with (signing.json beside the snapshot): facts of the certificate, no key material. */
+export interface SigningRecord {
+  keyId: string;
+  fingerprint: string;
+  subject: string;
+  notAfter: string;
+}
+
 export interface StartInput {
   profileId: number;
   incremental?: boolean;
@@ -177,6 +186,12 @@ export async function startBuild(queue: BuildQueue, input: StartInput, checks: O
     await mkdir(paths.output, { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
     await writeFile(paths.profile, JSON.stringify(doc, null, 2));
+    if (doc.signingKey !== undefined) {
+      const key = await getKey(db, queue.dataDir, doc.signingKey);
+      await copyFile(keyPaths(queue.dataDir, key.id).certificate, paths.certificate);
+      const record: SigningRecord = { keyId: key.id, fingerprint: key.fingerprint, subject: key.subject, notAfter: key.notAfter };
+      await writeFile(paths.signing, JSON.stringify(record, null, 2));
+    }
     if (trust) db.update(profiles).set({ trustedScripts: trust }).where(eq(profiles.id, profile.id)).run();
   } catch (e) {
     db.delete(builds).where(eq(builds.id, row.id)).run();

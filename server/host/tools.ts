@@ -3,10 +3,10 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
 import { runOwned } from "@/server/processes/registry";
-import { FIRMWARE_CANDIDATES } from "@/server/vms/qemu-args";
+import { FIRMWARE_CANDIDATES, SECURE_BOOT_FIRMWARE_CANDIDATES } from "@/server/vms/qemu-args";
 
 /** What a tool is needed for, from the most to the least common. */
-export const TOOL_PURPOSES = ["builds", "disk images", "bootable images", "UKIs", "file systems", "conversions", "virtual machines"] as const;
+export const TOOL_PURPOSES = ["builds", "disk images", "bootable images", "UKIs", "file systems", "verified boot", "conversions", "virtual machines"] as const;
 export type ToolPurpose = (typeof TOOL_PURPOSES)[number];
 
 export interface ToolDef {
@@ -64,6 +64,28 @@ export const TOOLS: readonly ToolDef[] = [
   { name: "mkfs.ext4", find: { command: "mkfs.ext4" }, version: { args: ["-V"], pattern: /mke2fs (\S+)/ }, package: "e2fsprogs", neededFor: "file systems", requiredForBuilds: false },
   { name: "mkfs.btrfs", find: { command: "mkfs.btrfs" }, version: { args: ["--version"] }, package: "btrfs-progs", neededFor: "file systems", requiredForBuilds: false },
   { name: "mkfs.xfs", find: { command: "mkfs.xfs" }, version: { args: ["-V"] }, package: "xfsprogs", neededFor: "file systems", requiredForBuilds: false },
+  // Verified boot (docs/mkosi-notes.md, "Verified boot"): signing, the PCR prediction, keys.
+  { name: "sbsign", find: { command: "sbsign" }, version: { args: ["--version"] }, package: "sbsigntool", neededFor: "verified boot", requiredForBuilds: false },
+  { name: "sbverify", find: { command: "sbverify" }, version: { args: ["--version"] }, package: "sbsigntool", neededFor: "verified boot", requiredForBuilds: false },
+  {
+    name: "systemd-measure",
+    find: { paths: ["/usr/lib/systemd/systemd-measure", "/lib/systemd/systemd-measure"] },
+    version: { args: ["--version"], pattern: SYSTEMD },
+    package: "systemd",
+    neededFor: "verified boot",
+    requiredForBuilds: false,
+    packageVaries: true,
+  },
+  // systemd-measure loads the TPM2 libraries only when it signs: without them it fails then.
+  {
+    name: "libtss2-esys",
+    find: { paths: ["/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0", "/usr/lib/aarch64-linux-gnu/libtss2-esys.so.0", "/usr/lib64/libtss2-esys.so.0"] },
+    version: { packageVersion: true },
+    package: "tpm2-tools",
+    neededFor: "verified boot",
+    requiredForBuilds: false,
+  },
+  { name: "openssl", find: { command: "openssl" }, version: { args: ["version"] }, package: "openssl", neededFor: "verified boot", requiredForBuilds: false },
   { name: "qemu-img", find: { command: "qemu-img" }, version: { args: ["--version"] }, package: "qemu-utils", neededFor: "conversions", requiredForBuilds: false },
   { name: "qemu-system-x86_64", find: { command: "qemu-system-x86_64" }, version: { args: ["--version"] }, package: "qemu-system-x86", neededFor: "virtual machines", requiredForBuilds: false },
   {
@@ -74,6 +96,18 @@ export const TOOLS: readonly ToolDef[] = [
     neededFor: "virtual machines",
     requiredForBuilds: false,
   },
+  {
+    name: "OVMF Secure Boot firmware",
+    find: { paths: SECURE_BOOT_FIRMWARE_CANDIDATES.map((f) => f.code) },
+    version: { packageVersion: true },
+    package: "ovmf",
+    neededFor: "virtual machines",
+    requiredForBuilds: false,
+  },
+  // Enrols a profile's certificate in a VM's variable store.
+  { name: "virt-fw-vars", find: { command: "virt-fw-vars" }, version: { packageVersion: true }, package: "python3-virt-firmware", neededFor: "virtual machines", requiredForBuilds: false },
+  // The software TPM of a VM with measured boot.
+  { name: "swtpm", find: { command: "swtpm" }, version: { args: ["--version"] }, package: "swtpm", neededFor: "virtual machines", requiredForBuilds: false },
 ];
 
 /** Which tool makes a partition format. */
@@ -136,10 +170,12 @@ export interface HostTools {
 }
 
 export const SETUP_COMMAND = "scripts/setup-host.sh";
+/** Packages that Debian 12 has only in bookworm-backports, which the setup script enables. */
+export const BACKPORTED_PACKAGES = ["mkosi", "systemd-ukify", "python3-virt-firmware"] as const;
 
 export function installCommand(packages: readonly string[]): string | null {
   // On Debian 12, mkosi and systemd's ukify come from bookworm-backports: the setup script enables it.
-  if (packages.some((p) => p === "mkosi" || p === "systemd-ukify")) return SETUP_COMMAND;
+  if (packages.some((p) => (BACKPORTED_PACKAGES as readonly string[]).includes(p))) return SETUP_COMMAND;
   return packages.length > 0 ? `apt-get install -y ${[...new Set(packages)].join(" ")}` : null;
 }
 

@@ -85,3 +85,22 @@ export function reposForRelease(hostRepos: readonly Repository[], release: strin
     }))
     .filter((r) => r.suites.length > 0 && repositorySchema.safeParse(r).success);
 }
+
+/** Debian's release code names, oldest first (for reading a host's entries as another release's). */
+export const DEBIAN_RELEASES = ["buster", "bullseye", "bookworm", "trixie", "forky"] as const;
+
+/**
+ * The host's archives for a Debian release: its own entries for that release, or else the
+ * entries of the Debian release it runs, renamed (bookworm-updates becomes trixie-updates).
+ * The same mirror serves every release.
+ */
+export function debianReposFor(hostRepos: readonly Repository[], release: string): Repository[] {
+  const own = reposForRelease(hostRepos, release);
+  if (own.length > 0) return own;
+  for (const other of [...DEBIAN_RELEASES].reverse()) {
+    if (other === release) continue;
+    const found = reposForRelease(hostRepos, other);
+    if (found.length > 0) return found.map((r) => ({ ...r, suites: r.suites.map((s) => release + s.slice(other.length)) }));
+  }
+  return [];
+}

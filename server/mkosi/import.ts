@@ -30,6 +30,7 @@ import {
   type RawSetting,
   type Repository,
 } from "./profile";
+import { PEM_PRIVATE_KEY } from "./verity";
 import { MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, VOLATILE_OVERLAY } from "./render";
 import {
   FORMER_SECTIONS,
@@ -620,6 +621,8 @@ const REPART_FIELDS = new Map([
   ["SizeMinBytes", "sizeMin"],
   ["SizeMaxBytes", "sizeMax"],
   ["Minimize", "minimize"],
+  ["Verity", "verity"],
+  ["VerityMatchKey", "verityMatchKey"],
 ]);
 
 type RepartResult = { ok: true; partitions: Partition[] } | { ok: false; reason: string };
@@ -801,6 +804,16 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     }
   }
 
+  // A private key (mkosi.key) never becomes part of a profile: the document travels through
+  // the API and into exports. It belongs in the key store.
+  for (const f of files) {
+    if (handled.has(f.path) || isLink(f)) continue;
+    if (PEM_PRIVATE_KEY.test(Buffer.from(f.data).toString("latin1"))) {
+      notes.push(`${f.path} holds a private key and was not imported (a profile never holds one): import it with its certificate into the key store and choose it as the profile's signing key`);
+      handled.add(f.path);
+    }
+  }
+
   for (const f of files) {
     if (handled.has(f.path)) continue;
     if (f.path.startsWith("mkosi.extra/")) {
@@ -837,11 +850,17 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     // the partition editor all the same, its problems marked at their fields; anything else
     // the rules reject is the project's error.
     const parsed = profileDocumentSchema.safeParse(build(partitions, repartReason ? repartRaw(repartReason) : []));
-    const elsewhere = result.problems.filter((p) => p.path[0] !== "partitions");
+    // A signed project has no key in the store yet: one is chosen after the import.
+    const elsewhere = result.problems.filter((p) => p.path[0] !== "partitions" && p.path[0] !== "signingKey");
     if (!parsed.success || elsewhere.length > 0) throw AppError.invalid(elsewhere.length > 0 ? elsewhere : result.problems);
     doc = parsed.data;
     flagged = result.problems;
-    for (const p of flagged) notes.push(`mkosi.repart/ is in the partition editor with a problem to fix before a build: ${formatProblem(p)}`);
+    for (const p of flagged)
+      notes.push(
+        p.path[0] === "signingKey"
+          ? `the project signs its image: choose a signing key from the key store before a build (${p.message})`
+          : `mkosi.repart/ is in the partition editor with a problem to fix before a build: ${formatProblem(p)}`,
+      );
   }
   if (repartReason) notes.push(`mkosi.repart/ kept as written: ${repartReason}`);
 

@@ -1,8 +1,9 @@
 // Starting points for a new profile. Pure: facts about the host (its apt sources) come in
 // as an argument, so no mirror address is ever written here.
-import { reposForRelease } from "./apt-sources";
 import { initialSettings } from "./settings";
+import { debianReposFor, reposForRelease } from "./apt-sources";
 import { profileDocumentSchema, type ProfileDocument, type ProfileDocumentInput, type Repository } from "./profile";
+import { withVerityRoot } from "./verity";
 
 export interface HostFacts {
   /** The host's own apt entries, used as the default mirror for its distribution. */
@@ -20,10 +21,10 @@ export interface Preset {
 
 // An ESP fed from both /boot and /efi (systemd-boot and the UKI are found there), and a
 // read-only squashfs root holding the whole tree, found at boot by GPT auto-discovery.
-const IMMUTABLE_LAYOUT: ProfileDocumentInput["partitions"] = [
-  { type: "esp", format: "vfat", label: "esp", copyFiles: ["/boot:/", "/efi:/"], sizeMin: "512M", sizeMax: "512M" },
-  { type: "root", format: "squashfs", label: "root", copyFiles: ["/"], minimize: "best" },
-];
+type PartitionInput = ProfileDocumentInput["partitions"] extends (infer P)[] | undefined ? P : never;
+const ESP: PartitionInput = { type: "esp", format: "vfat", label: "esp", copyFiles: ["/boot:/", "/efi:/"], sizeMin: "512M", sizeMax: "512M" };
+const ROOT: PartitionInput = { type: "root", format: "squashfs", label: "root", copyFiles: ["/"], minimize: "best" };
+const IMMUTABLE_LAYOUT: ProfileDocumentInput["partitions"] = [ESP, ROOT];
 
 // mkosi's Autologin= covers tty1 and hvc0 but not the serial console; this drop-in does.
 const SERIAL_AUTOLOGIN = {
@@ -40,6 +41,44 @@ const SERIAL_AUTOLOGIN = {
 // Settled at build time so systemd-firstboot never stops the boot at a prompt.
 const FIRSTBOOT_SETTLED = { Locale: "C.UTF-8", Timezone: "UTC", RootPassword: "root" } as const;
 const KERNEL_CMDLINE = ["console=ttyS0", "systemd.firstboot=off"];
+
+// Debian 13 ships systemd-stub in systemd-boot-efi, which systemd-boot no longer pulls in:
+// without it mkosi 24 finds no stub and installs boot loader entries instead of a UKI. And
+// login is no longer essential, so mkosi leaves it out: agetty then cannot start a session
+// (docs/mkosi-notes.md, "Verified boot").
+const DEBIAN_13_BOOT = ["systemd", "systemd-sysv", "systemd-boot", "systemd-boot-efi", "udev", "dbus", "login", "linux-image-amd64"];
+// systemd-pcrphase extends PCR 11 at each boot phase through libtss2, which systemd only dlopen()s.
+const DEBIAN_13_TPM = ["libtss2-esys-3.0.2-0t64", "libtss2-mu-4.0.1-0t64", "libtss2-rc0t64", "libtss2-tcti-device0t64"];
+
+function debian13(host: HostFacts, opts: { id: string; root: "squashfs" | "erofs" }): ProfileDocument {
+  const repos = host.osId === "debian" ? debianReposFor(host.aptRepositories, "trixie") : [];
+  return profileDocumentSchema.parse({
+    settings: {
+      ...initialSettings(),
+      Distribution: "debian",
+      Release: "trixie",
+      Architecture: "x86-64",
+      ...(repos[0] ? { Mirror: repos[0].uri } : {}),
+      Format: "disk",
+      SplitArtifacts: true,
+      ImageId: opts.id,
+      ImageVersion: "1",
+      Packages: DEBIAN_13_BOOT,
+      WithDocs: false,
+      Bootable: "yes",
+      Bootloader: "systemd-boot",
+      KernelCommandLine: KERNEL_CMDLINE,
+      Hostname: opts.id,
+      ...FIRSTBOOT_SETTLED,
+      Autologin: true,
+      Checksum: true,
+    },
+    repositories: repos,
+    partitions: [ESP, { ...ROOT, format: opts.root }],
+    overlay: { scheme: "tmpfs" },
+    extraFiles: [SERIAL_AUTOLOGIN],
+  });
+}
 
 export const PRESETS: readonly Preset[] = [
   {
@@ -73,6 +112,27 @@ export const PRESETS: readonly Preset[] = [
         partitions: IMMUTABLE_LAYOUT,
         overlay: { scheme: "tmpfs" },
         extraFiles: [SERIAL_AUTOLOGIN],
+      });
+    },
+  },
+  {
+    id: "immutable-debian-13",
+    name: "Immutable Debian 13",
+    description: "Debian trixie, squashfs root with a tmpfs overlay, systemd-boot and a UKI. Builds on this machine.",
+    build: (host) => debian13(host, { id: "immutable-debian", root: "squashfs" }),
+  },
+  {
+    id: "immutable-debian-13-verified-boot",
+    name: "Immutable Debian 13, verified boot",
+    description:
+      "Debian trixie with an erofs root under dm-verity and a signed root hash, Secure Boot with a key of its own (generated when the profile is made), a signed PCR 11 prediction for measured boot, and a tmpfs overlay.",
+    build: (host) => {
+      const base = debian13(host, { id: "verified-debian", root: "erofs" });
+      const doc = withVerityRoot(base, "signed");
+      return profileDocumentSchema.parse({
+        ...doc,
+        // Verity= is left to its default (auto): only mkosi 25 and later have it, so a 24 export would lose it.
+        settings: { ...doc.settings, Packages: [...DEBIAN_13_BOOT, ...DEBIAN_13_TPM], SecureBoot: true, SignExpectedPcr: "yes" },
       });
     },
   },

@@ -72,13 +72,19 @@ export type Repository = z.infer<typeof repositorySchema>;
 
 // --- Partitions -----------------------------------------------------------------------
 
-export const PARTITION_TYPES = ["esp", "root", "usr", "var", "home", "swap", "linux-generic"] as const;
+export const PARTITION_TYPES = ["esp", "root", "root-verity", "root-verity-sig", "usr", "var", "home", "swap", "linux-generic"] as const;
 export const PARTITION_FORMATS = ["vfat", "squashfs", "erofs", "ext4", "btrfs", "xfs", "swap"] as const;
 export const READ_ONLY_FORMATS = ["squashfs", "erofs"] as const;
 /** The formats that make a file system (Minimize= applies to them), i.e. all but swap. */
 export const FILE_SYSTEM_FORMATS: readonly PartitionFormat[] = PARTITION_FORMATS.filter((f) => f !== "swap");
 export type PartitionFormat = (typeof PARTITION_FORMATS)[number];
 export const MINIMIZE = ["off", "best", "guess"] as const;
+/**
+ * systemd-repart's Verity=: the protected data, its hash tree, or the signed root hash. The
+ * three are tied together by one VerityMatchKey= (docs/mkosi-notes.md, "Verified boot").
+ */
+export const VERITY_ROLES = ["data", "hash", "signature"] as const;
+export type VerityRole = (typeof VERITY_ROLES)[number];
 
 const sizeString = z.string().superRefine((v, ctx) => {
   const r = parseSize(v);
@@ -100,6 +106,8 @@ export const partitionSchema = z.object({
   sizeMin: sizeString.optional(),
   sizeMax: sizeString.optional(),
   minimize: z.enum(MINIMIZE).optional(),
+  verity: z.enum(VERITY_ROLES, { error: `must be one of ${VERITY_ROLES.join(", ")}` }).optional(),
+  verityMatchKey: patterned({ regex: /^[A-Za-z0-9_-]{1,64}$/, rule: "1 to 64 letters, digits, '_' or '-'" }, unitValueProblem).optional(),
   /** Keys the form has no field for, written as they are (e.g. Verity=, SplitName=). */
   extra: z
     .array(
@@ -277,6 +285,10 @@ export type RawSetting = z.infer<typeof rawSettingSchema>;
 
 // --- The profile ------------------------------------------------------------------------
 
+/** A key store id: what a profile names its signing key by (also the key's folder name). */
+export const KEY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const keyIdSchema = z.string().regex(KEY_ID, "must be a key id: lowercase letters, digits and '-', at most 63");
+
 export const profileDocumentSchema = z.object({
   settings: settingsSchema,
   /** Apt sources written in place of mkosi's own list; empty keeps mkosi's list. */
@@ -287,6 +299,11 @@ export const profileDocumentSchema = z.object({
   extraFiles: z.array(extraFileSchema).default([]),
   rawSettings: z.array(rawSettingSchema).default([]),
   rawFiles: rawFilesSchema.default([]),
+  /**
+   * The key store's key pair that signs this image (Secure Boot, the verity signature, the
+   * PCR policy): its id. The key itself never enters the document, the project or a snapshot.
+   */
+  signingKey: keyIdSchema.optional(),
 });
 export type ProfileDocument = z.infer<typeof profileDocumentSchema>;
 export type ProfileDocumentInput = z.input<typeof profileDocumentSchema>;

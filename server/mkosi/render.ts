@@ -1,7 +1,7 @@
 // Profile -> a complete mkosi project as a list of files. Pure and deterministic: the same
 // profile and options give byte-identical files, in path order.
 import { isSecretPath, secretMode, type Overlay, type Partition, type ProfileDocument, type RawSetting, type Repository } from "./profile";
-import { SECTIONS, SETTINGS, type SettingDef } from "./settings";
+import { SECTIONS, SETTINGS, supportedBy, type SettingDef } from "./settings";
 
 export interface RenderedFile {
   path: string;
@@ -32,7 +32,7 @@ export function render(doc: ProfileDocument, opts: RenderOptions = { mkosiMajor:
   // An imported main mkosi.conf that had to be kept raw (it holds [Match]) stays in place;
   // the model's settings then go into a drop-in, which mkosi reads after it.
   const rawPaths = new Set(doc.rawFiles.map((f) => f.path));
-  add(rawPaths.has("mkosi.conf") ? SETTINGS_DROPIN : "mkosi.conf", renderMkosiConf(doc));
+  add(rawPaths.has("mkosi.conf") ? SETTINGS_DROPIN : "mkosi.conf", renderMkosiConf(doc, opts.mkosiMajor));
 
   if (doc.repositories.length > 0) add(sourcesPath(opts.mkosiMajor), renderSources(doc.repositories));
 
@@ -93,14 +93,16 @@ function rawSettingLines(s: RawSetting): string[] {
   return [`${s.key}=${first}`, ...rest.map((l) => (l === "" ? "" : INDENT + l))].filter((l, i) => i === 0 || l !== "");
 }
 
-export function renderMkosiConf(doc: ProfileDocument): string {
+/** mkosi.conf for that mkosi major: a setting it does not take (Verity= before 25) is left out, since mkosi stops at an unknown one. */
+export function renderMkosiConf(doc: ProfileDocument, mkosiMajor = DEFAULT_MKOSI_MAJOR): string {
   const values: Record<string, unknown> = { ...doc.settings, KernelCommandLine: effectiveCommandLine(doc) };
   const sections: string[] = [];
   const rawSections = [...new Set(doc.rawSettings.map((s) => s.section))].filter((s) => !(SECTIONS as readonly string[]).includes(s));
 
   for (const section of [...SECTIONS, ...rawSections]) {
     const lines: string[] = [];
-    for (const def of SETTINGS) if (def.section === section) lines.push(...settingLines(def, values[def.key]));
+    for (const def of SETTINGS as readonly SettingDef[])
+      if (def.section === section && supportedBy(def, mkosiMajor)) lines.push(...settingLines(def, values[def.key]));
     for (const raw of doc.rawSettings) if (raw.section === section) lines.push(...rawSettingLines(raw));
     if (lines.length > 0) sections.push(`[${section}]\n${lines.join("\n")}\n`);
   }
@@ -157,6 +159,8 @@ export function renderPartition(p: Partition): string {
   if (p.sizeMin) lines.push(`SizeMinBytes=${p.sizeMin}`);
   if (p.sizeMax) lines.push(`SizeMaxBytes=${p.sizeMax}`);
   if (p.minimize) lines.push(`Minimize=${p.minimize}`);
+  if (p.verity) lines.push(`Verity=${p.verity}`);
+  if (p.verityMatchKey) lines.push(`VerityMatchKey=${p.verityMatchKey}`);
   for (const e of p.extra) lines.push(`${e.key}=${e.value}`);
   return lines.join("\n") + "\n";
 }

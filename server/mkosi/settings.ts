@@ -52,7 +52,7 @@ export interface SettingDef {
   until?: number;
   help: string;
   /** Form grouping. */
-  group: "distribution" | "output" | "content" | "boot" | "login" | "validation";
+  group: "distribution" | "output" | "content" | "boot" | "login" | "verified-boot" | "validation";
   /** A password: the form hides it behind a reveal toggle. */
   secret?: boolean;
   /**
@@ -246,13 +246,58 @@ export const SETTINGS = [
     kind: { type: "boolean" }, default: false,
     help: "Log root in automatically on the console (tty1, hvc0; not the serial ttyS0).",
   },
-  // [Validation]
+  // [Validation]: verified boot (docs/mkosi-notes.md, "Verified boot")
+  {
+    key: "SecureBoot", section: "Validation", group: "verified-boot", since: 14,
+    kind: { type: "boolean" }, default: false,
+    help: "Sign systemd-boot and the UKI with the profile's signing key (sbsign): Secure Boot firmware starts nothing else.",
+  },
+  {
+    key: "SignExpectedPcr", section: "Validation", group: "verified-boot", since: 20,
+    kind: { type: "feature" }, default: "auto",
+    help: "Measured boot: sign the PCR 11 values the UKI will produce into its .pcrsig (mkosi 24: with Secure Boot on).",
+  },
+  {
+    key: "Verity", section: "Validation", group: "verified-boot", since: 25,
+    kind: { type: "feature" }, default: "auto",
+    help: "mkosi 25 and later: yes fails a build whose disk has no signed verity partitions (24 has no such setting).",
+  },
   {
     key: "Checksum", section: "Validation", group: "validation", since: 14,
     kind: { type: "boolean" }, default: false,
     help: "Write a SHA256SUMS file for the outputs.",
   },
 ] as const satisfies readonly SettingDef[];
+
+/**
+ * The settings that name key and certificate files. A profile never holds their paths: the
+ * build passes the key store's files on mkosi's command line, and an exported project gets
+ * them where mkosi looks without a setting, mkosi.key and mkosi.crt in the project folder.
+ */
+export interface KeySettingDef {
+  key: string;
+  /** mkosi's command line option for it. */
+  option: string;
+  file: "key" | "certificate";
+  since: number;
+  until?: number;
+  help: string;
+}
+
+export const KEY_FILES = { key: "mkosi.key", certificate: "mkosi.crt" } as const;
+
+export const KEY_SETTINGS: readonly KeySettingDef[] = [
+  { key: "SecureBootKey", option: "--secure-boot-key", file: "key", since: 14, help: "Signs systemd-boot and the UKI (and, in mkosi 24, the PCR policy)." },
+  { key: "SecureBootCertificate", option: "--secure-boot-certificate", file: "certificate", since: 14, help: "The certificate the firmware's db must hold." },
+  { key: "VerityKey", option: "--verity-key", file: "key", since: 15, help: "Signs the root hash into the verity signature partition." },
+  { key: "VerityCertificate", option: "--verity-certificate", file: "certificate", since: 15, help: "Written beside the signature; the kernel checks it against its keyring." },
+  { key: "SignExpectedPcrKey", option: "--sign-expected-pcr-key", file: "key", since: 25, help: "Signs the expected PCR 11 policy (.pcrsig)." },
+  { key: "SignExpectedPcrCertificate", option: "--sign-expected-pcr-certificate", file: "certificate", since: 25, help: "Its public half, in the UKI's .pcrpkey." },
+];
+
+/** The key settings this mkosi major takes. */
+export const keySettingsFor = (mkosiMajor: number): KeySettingDef[] =>
+  KEY_SETTINGS.filter((k) => mkosiMajor >= k.since && (k.until === undefined || mkosiMajor <= k.until));
 
 type Defs = (typeof SETTINGS)[number];
 export type SettingKey = Defs["key"];

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { FILE_SYSTEM_FORMATS, IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
 import { effectivePartitions, MAX_PARTITIONS, render } from "./render";
 import { valueOrDefault } from "./settings";
+import { PEM_PRIVATE_KEY, signingKeyReasons } from "./verity";
 import { parseSize } from "./size";
 
 export interface Problem {
@@ -36,6 +37,41 @@ export function validateDocument(input: unknown): ValidationResult {
   if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error) };
   const problems = documentRules(parsed.data);
   return problems.length ? { ok: false, problems } : { ok: true, doc: parsed.data, problems: [] };
+}
+
+/** A verity set is a data partition and its hash (and signature) partitions with one match key; a key signs it. */
+function verityRules(doc: ProfileDocument): Problem[] {
+  const problems: Problem[] = [];
+  const parts = doc.partitions;
+  parts.forEach((p, i) => {
+    if (!p.verity) {
+      if (p.verityMatchKey) problems.push({ path: ["partitions", i, "verityMatchKey"], message: "VerityMatchKey= only applies to a partition with Verity=" });
+      return;
+    }
+    if (!p.verityMatchKey) {
+      problems.push({ path: ["partitions", i, "verityMatchKey"], message: `Verity=${p.verity} needs a VerityMatchKey= that ties the data, hash and signature partitions together` });
+      return;
+    }
+    const same = (role: string) => parts.some((q) => q.verity === role && q.verityMatchKey === p.verityMatchKey);
+    if (p.verity === "data") {
+      if (!same("hash")) problems.push({ path: ["partitions", i, "verity"], message: `a Verity=data partition needs a Verity=hash partition with VerityMatchKey=${p.verityMatchKey}` });
+      if (p.format && !(READ_ONLY_FORMATS as readonly string[]).includes(p.format))
+        problems.push({ path: ["partitions", i, "format"], message: `dm-verity protects a read-only file system: ${p.format} would be mounted writable; use ${READ_ONLY_FORMATS.join(" or ")}` });
+    } else if (!same("data")) {
+      problems.push({ path: ["partitions", i, "verity"], message: `Verity=${p.verity} needs a Verity=data partition with VerityMatchKey=${p.verityMatchKey}` });
+    }
+    if (p.verity === "hash" && p.type === "root" ) problems.push({ path: ["partitions", i, "type"], message: "the hash partition of the root is Type=root-verity" });
+    if (p.verity === "signature" && !same("hash"))
+      problems.push({ path: ["partitions", i, "verity"], message: `Verity=signature signs the root hash of a Verity=hash partition with VerityMatchKey=${p.verityMatchKey}` });
+    if (p.verity === "hash" && p.copyFiles.length > 0) problems.push({ path: ["partitions", i, "copyFiles"], message: "a verity hash partition is computed from its data partition: it takes no CopyFiles=" });
+  });
+  const reasons = signingKeyReasons(doc);
+  if (reasons.length > 0 && doc.signingKey === undefined)
+    problems.push({
+      path: ["signingKey"],
+      message: `${reasons.map((r) => r.why).join("; ")}: choose a key and certificate from the key store, or generate one`,
+    });
+  return problems;
 }
 
 /** The rules that need more than one field. Assumes a schema-valid document. */
@@ -87,6 +123,8 @@ export function documentRules(doc: ProfileDocument): Problem[] {
       problems.push({ path: ["partitions", i, "copyFiles"], message: `a ${p.format} file system is read-only: it needs CopyFiles= to have any content` });
   });
 
+  problems.push(...verityRules(doc));
+
   const labels = new Map<string, number>();
   effectivePartitions(doc).forEach((p, i) => {
     if (!p.label || p.label.includes("%")) return;
@@ -102,6 +140,14 @@ export function documentRules(doc: ProfileDocument): Problem[] {
 
   if (doc.overlay.scheme === "persistent" && !disk)
     problems.push({ path: ["overlay", "scheme"], message: "a persistent data partition needs Format=disk" });
+
+  doc.extraFiles.forEach((f, i) => {
+    if (PEM_PRIVATE_KEY.test(f.content)) problems.push({ path: ["extraFiles", i, "content"], message: "holds a private key: a profile never holds one (it travels through the API and into exports); the key store keeps signing keys" });
+  });
+  doc.rawFiles.forEach((f, i) => {
+    if (f.encoding !== "symlink" && PEM_PRIVATE_KEY.test(f.encoding === "base64" ? safeAtob(f.content) : f.content))
+      problems.push({ path: ["rawFiles", i, "content"], message: `${f.path} holds a private key: a profile never holds one; import it into the key store and choose it as the signing key` });
+  });
 
   const extraPaths = new Map<string, number>();
   doc.extraFiles.forEach((f, i) => {
@@ -134,4 +180,13 @@ export function documentRules(doc: ProfileDocument): Problem[] {
     seen.set(f.path, f.origin);
   }
   return problems;
+}
+
+/** base64 to a binary string, in the browser and in node alike; "" when it is not base64. */
+function safeAtob(b64: string): string {
+  try {
+    return atob(b64);
+  } catch {
+    return "";
+  }
 }

@@ -301,6 +301,8 @@ export interface ExportArchiveOptions {
   mtime: Date;
   /** For the README: the mkosi the files were rendered for. */
   mkosiMajor?: number;
+  /** For the README: the project is signed, so it names the key files it needs. */
+  signed?: boolean;
 }
 
 /** A deterministic .tar.gz of a rendered project under `<folderName>/`, with a README on building it. */
@@ -311,7 +313,7 @@ export async function writeExportArchive(files: readonly RenderedFile[], opts: E
   const taken = new Set(all.map((f) => f.path));
   const readmeName = EXPORT_README_NAMES.find((n) => !taken.has(n));
   if (readmeName)
-    all.push({ path: readmeName, content: exportReadme({ mkosiMajor: opts.mkosiMajor ?? DEFAULT_MKOSI_MAJOR }), encoding: "utf8", mode: 0o644, origin: "generated" });
+    all.push({ path: readmeName, content: exportReadme({ mkosiMajor: opts.mkosiMajor ?? DEFAULT_MKOSI_MAJOR, signed: opts.signed }), encoding: "utf8", mode: 0o644, origin: "generated" });
 
   type Item = { name: string; file?: RenderedFile };
   const items = new Map<string, Item>();

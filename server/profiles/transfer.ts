@@ -9,6 +9,7 @@ import { importProject, type ProjectFile } from "@/server/mkosi/import";
 import { PROFILE_NAME_MAX } from "@/server/mkosi/profile";
 import { render } from "@/server/mkosi/render";
 import { readArchive, readFolder, writeExportArchive } from "./archive";
+import { needsSigningKey } from "@/server/mkosi/verity";
 import type { Problem } from "@/server/mkosi/validate";
 import { createImportedProfile, getProfile, listProfiles } from "./service";
 
@@ -103,6 +104,6 @@ export async function exportProfile(db: Db, id: number, mkosiMajor: number): Pro
   const slug = exportSlug(row.name, row.id);
   const files = render(row.document, { mkosiMajor });
   // The last save's time: the same revision always gives the same bytes.
-  const buffer = await writeExportArchive(files, { folderName: slug, mtime: row.updatedAt, mkosiMajor });
+  const buffer = await writeExportArchive(files, { folderName: slug, mtime: row.updatedAt, mkosiMajor, signed: needsSigningKey(row.document) });
   return { filename: `${slug}.tar.gz`, buffer };
 }

@@ -3,6 +3,7 @@ import { buildQueue } from "@/server/builds/queue";
 import { CONVERSION_FORMATS, conversions } from "@/server/artifacts/conversions";
 import { inspectArtifact } from "@/server/artifacts/inspect";
 import { listArtifacts } from "@/server/artifacts/list";
+import { verifiedBoot } from "@/server/artifacts/verified-boot";
 import { procedure, router } from "./trpc";
 
 const positive = z.number().int().positive();
@@ -16,6 +17,8 @@ export const artifactsRouter = router({
   hash: procedure.input(build).mutation(({ ctx, input }) => listArtifacts(buildQueue(ctx.db), input.buildId, { wait: true })),
   /** A disk image's partition table, or a unified kernel image's sections and metadata. */
   inspect: procedure.input(build.extend({ name })).query(({ ctx, input }) => inspectArtifact(buildQueue(ctx.db), input.buildId, input.name)),
+  /** Root hash, verity signature and its certificate, the UKI's signature (sbverify), the expected PCR 11 values. */
+  verifiedBoot: procedure.input(build).query(({ ctx, input, signal }) => verifiedBoot(buildQueue(ctx.db), input.buildId, signal)),
   /** Starts (or joins, or reuses) a conversion of the raw disk image. */
   convert: procedure
     .input(

@@ -2,6 +2,7 @@ import { artifactsRouter } from "./artifacts";
 import { buildsRouter } from "./builds";
 import { hostRouter } from "./host";
 import { packagesRouter } from "./packages";
+import { keysRouter } from "./keys";
 import { presetsRouter } from "./presets";
 import { profilesRouter } from "./profiles";
 import { spaceRouter } from "./space";
@@ -17,6 +18,7 @@ export const appRouter = router({
   space: spaceRouter,
   vms: vmsRouter,
   packages: packagesRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

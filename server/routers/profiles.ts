@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ProfileRow } from "@/server/db/schema";
 import { buildQueue } from "@/server/builds/queue";
 import { packageIndexes } from "@/server/packages/service";
+import { createProfileWithKey, saveProfileWithKey } from "@/server/keys/profiles";
 import { checkWithMkosi } from "@/server/profiles/check";
 import { ARCHIVE_LIMITS } from "@/server/profiles/archive";
 import * as profiles from "@/server/profiles/service";
@@ -39,11 +40,11 @@ export const profilesRouter = router({
   get: procedure.input(id).query(({ ctx, input }) => out(profiles.getProfile(ctx.db, input.id))),
   create: procedure
     .input(z.object({ name: z.string(), presetId: z.string().optional() }))
-    .mutation(({ ctx, input }) => out(profiles.createProfile(ctx.db, input, ctx.host()))),
+    .mutation(async ({ ctx, input }) => out(await createProfileWithKey(ctx.db, buildQueue(ctx.db).dataDir, input, ctx.host()))),
   save: procedure
     // The document is checked by the module, so problems carry document paths (settings.Packages.2).
     .input(z.object({ id: z.number().int().positive(), revision: z.number().int().positive(), document: z.unknown() }))
-    .mutation(({ ctx, input }) => out(profiles.saveProfile(ctx.db, input))),
+    .mutation(async ({ ctx, input }) => out(await saveProfileWithKey(ctx.db, buildQueue(ctx.db).dataDir, input))),
   rename: procedure
     .input(id.extend({ name: z.string() }))
     .mutation(({ ctx, input }) => out(profiles.renameProfile(ctx.db, input.id, input.name))),

@@ -5,6 +5,7 @@ import { ROOT_X86_64_TYPE } from "@/server/artifacts/partitions";
 import type { CheckItem } from "@/server/db/schema";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { HASHED_PASSWORD_PREFIX, valueOrDefault } from "@/server/mkosi/settings";
+import { measuredBoot, verityRoot } from "@/server/mkosi/verity";
 
 /** The vendor GUID under which systemd-boot and systemd-stub publish EFI variables. */
 const LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
@@ -24,6 +25,14 @@ export interface CheckPlan {
   login: { autologin: boolean; password: string | undefined };
   /** A second boot is needed to see what a reboot keeps. */
   reboot: boolean;
+  /** Secure Boot: the firmware must enforce it, and refuse a UKI signed by another key. */
+  secureBoot: boolean;
+  /** The root is a dm-verity device: it must be, with the build's root hash, and catch a changed byte. */
+  verity: boolean;
+  /** The UKI predicts PCR 11 and the VM has a TPM: the value must match. */
+  measured: boolean;
+  /** What the build recorded (filled in from its outputs before the check). */
+  expected: { rootHash: string | null; pcr11: { phase: string; value: string }[] };
 }
 
 /** UnifiedKernelImages= values that turn the UKI off: mkosi 24's booleans and ConfigFeature, 26's none. */
@@ -44,8 +53,21 @@ export function checkPlan(doc: ProfileDocument): CheckPlan {
     uki: systemdBoot && !(ukiSetting !== undefined && NO_UKI.test(ukiSetting)),
     login: { autologin: s.Autologin === true, password },
     reboot: doc.overlay.scheme !== "readonly",
+    secureBoot: doc.settings.SecureBoot === true,
+    verity: verityRoot(doc) !== undefined,
+    measured: measuredBoot(doc),
+    expected: { rootHash: null, pcr11: [] },
   };
 }
+
+/** The EFI global variables' vendor GUID (SecureBoot, SetupMode). */
+export const EFI_GLOBAL_GUID = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+/** The file the root tamper changes a byte of: the kernel image, read by nothing during boot. */
+export const TAMPER_READ = "for f in /usr/lib/modules/*/vmlinuz /boot/vmlinuz-*; do [ -e \"$f\" ] || continue; if cat \"$f\" > /dev/null; then echo \"read $f\"; else echo \"FAILED $f\"; fi; done";
+/** What the console shows when the firmware or systemd-boot refuses an image that is not signed by a trusted key. */
+export const REFUSED = /Security Violation|Access Denied|not signed|verification failed/i;
+/** What the console shows once a kernel runs. */
+export const KERNEL_STARTED = /Linux version \d|EFI stub: /;
 
 /** A command typed at the VM's shell; its output and exit status are judged by `judge`. */
 export interface Probe {
@@ -83,6 +105,21 @@ export function firstBootProbes(plan: CheckPlan, nonce: string): Probe[] {
   }
   if (plan.systemdBoot) probes.push({ id: "loader", command: efiVar("LoaderInfo") });
   if (plan.uki) probes.push({ id: "stub", command: efiVar("StubInfo") });
+  if (plan.secureBoot)
+    probes.push({
+      id: "secure-boot",
+      // The value is the last byte (after 4 bytes of attributes); efivarfs reads only through a pipe.
+      command: `for v in SecureBoot SetupMode; do echo "$v $(cat /sys/firmware/efi/efivars/$v-${EFI_GLOBAL_GUID} | od -An -tu1 | tr -s ' ' | sed 's/^ //')"; done`,
+    });
+  if (plan.verity) {
+    probes.push({
+      id: "verity",
+      command:
+        "for d in /sys/block/dm-*; do [ -e \"$d/dm/name\" ] && echo \"dm $(cat $d/dm/name) $(cat $d/dm/uuid) ro=$(cat $d/ro)\"; done; findmnt -rn -o SOURCE,TARGET,FSTYPE,OPTIONS -t erofs,squashfs,ext4,btrfs,xfs; tr ' ' '\\n' < /proc/cmdline | grep '^roothash='",
+    });
+    probes.push({ id: "tamper-baseline", command: TAMPER_READ });
+  }
+  if (plan.measured) probes.push({ id: "pcr11", command: "cat /sys/class/tpm/tpm0/pcr-sha256/11" });
   return probes;
 }
 
@@ -204,5 +241,107 @@ export function judge(plan: CheckPlan, nonce: string, results: ReadonlyMap<strin
     const st = r("stub");
     items.push(item("uki", "Booted a unified kernel image (systemd-stub)", !!st && /^systemd-stub\b/.test(firstLine(st.output)), st ? `the stub says ${shown(st.output)}` : lost));
   }
+  items.push(...verifiedBootItems(plan, results));
   return items;
+}
+
+/** The last number of a "Name 7 0 0 0 1" line (an EFI variable's value byte). */
+function efiByte(output: string, name: string): number | undefined {
+  const line = output.split("\n").find((l) => l.trim().startsWith(`${name} `));
+  const n = line?.trim().split(/\s+/).pop();
+  return n !== undefined && /^\d+$/.test(n) ? Number(n) : undefined;
+}
+
+/** Secure Boot, the verity root and PCR 11 from the first boot's probes. */
+export function verifiedBootItems(plan: CheckPlan, results: ReadonlyMap<string, ProbeResult>): CheckItem[] {
+  const items: CheckItem[] = [];
+  const lost = "the console gave no answer to this probe";
+  if (plan.secureBoot) {
+    const sb = results.get("secure-boot");
+    const on = sb ? efiByte(sb.output, "SecureBoot") : undefined;
+    const setup = sb ? efiByte(sb.output, "SetupMode") : undefined;
+    items.push(
+      item(
+        "secure-boot",
+        "Secure Boot is on and enforcing",
+        on === 1 && setup === 0,
+        !sb ? lost : `SecureBoot=${on ?? "unreadable"} (1 is on), SetupMode=${setup ?? "unreadable"} (0: keys enrolled, so signatures are enforced)`,
+      ),
+    );
+  }
+  if (plan.verity) {
+    const v = results.get("verity");
+    const text = v?.output ?? "";
+    const dm = text.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f[0] === "dm");
+    const verityDev = dm.find((f) => /^CRYPT-VERITY-/.test(f[2] ?? ""));
+    const mounted = text.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => verityDev && (f[0] === `/dev/mapper/${verityDev[1]}` || /^\/dev\/dm-\d+$/.test(f[0] ?? "")));
+    const onCmdline = /(?:^|\n)roothash=([0-9a-f]{64})/.exec(text)?.[1];
+    const want = plan.expected.rootHash;
+    // Under a tmpfs overlay the read-only root may only be the overlay's lower layer, not a mount of its own.
+    const ok = !!verityDev && onCmdline !== undefined && onCmdline === want;
+    items.push(
+      item(
+        "verity-root",
+        "/ sits on dm-verity, with the root hash the build recorded",
+        ok,
+        !v
+          ? lost
+          : [
+              verityDev ? `dm device ${verityDev[1]} is ${verityDev[2]} (${verityDev[3]})` : "no dm-verity device (no dm uuid CRYPT-VERITY-*)",
+              mounted ? `${mounted[0]} is mounted at ${mounted[1]} (${mounted[2]})` : "its file system is not mounted on its own (the overlay's lower layer)",
+              onCmdline ? `roothash=${onCmdline} on /proc/cmdline` : "no roothash= on /proc/cmdline",
+              want ? (onCmdline === want ? "equal to the build's" : `the build recorded ${want}`) : "the build recorded no root hash",
+            ].join("; "),
+      ),
+    );
+  }
+  if (plan.measured) {
+    const p = results.get("pcr11");
+    const value = p?.output.trim().toLowerCase() ?? "";
+    const final = plan.expected.pcr11.at(-1);
+    const matched = plan.expected.pcr11.find((x) => x.value === value);
+    items.push(
+      item(
+        "pcr11",
+        "PCR 11 in the VM equals the value the build predicted",
+        !!final && value === final.value,
+        !p || p.status !== 0
+          ? p ? `the TPM's PCR 11 could not be read: ${shown(p.output)}` : lost
+          : !final
+            ? `PCR 11 is ${value}, but the UKI has no signed prediction (.pcrsig)`
+            : value === final.value
+              ? `PCR 11 is ${value}, the prediction for ${final.phase}`
+              : `PCR 11 is ${value}; the build predicted ${final.value} for ${final.phase}${matched ? ` (it equals the prediction for ${matched.phase})` : ""}`,
+      ),
+    );
+  }
+  return items;
+}
+
+/** Judges the read of the kernel file on the untouched disk and on the copy with a changed byte. */
+export function tamperRootItem(baseline: ProbeResult | undefined, tampered: { result?: ProbeResult; console: string; failure?: string; description: string }): CheckItem {
+  const clean = baseline !== undefined && /^read /m.test(baseline.output) && !/^FAILED /m.test(baseline.output);
+  const caughtRead = tampered.result !== undefined && /^FAILED /m.test(tampered.result.output);
+  const lines = tampered.console.split("\n");
+  // The kernel's own word: "device-mapper: verity: 254:0: data block 31337 is corrupted".
+  const verityLine = (lines.find((l) => /device-mapper: verity/i.test(l) && /corrupt/i.test(l)) ?? lines.find((l) => /verity/i.test(l) && /corrupt/i.test(l)))?.trim();
+  // The boot stopping on the changed block counts as caught too, when the console says it was verity.
+  const caughtBoot = tampered.result === undefined && verityLine !== undefined;
+  const detail = [
+    `untouched disk: ${baseline ? firstLine(baseline.output) || "no output" : "the read was not run"}`,
+    `${tampered.description}: ${tampered.result ? tampered.result.output.trim().split("\n").join(", ") || "no output" : tampered.failure ?? "no answer"}`,
+    ...(verityLine ? [`kernel: ${verityLine.slice(0, 200)}`] : []),
+  ].join("; ");
+  return item("tamper-root", "A byte changed in the root file system's data is caught (the read fails)", clean && (caughtRead || caughtBoot), detail);
+}
+
+/** Judges the boot of the copy whose UKI is signed by another key. */
+export function tamperUkiItem(outcome: { refusal?: string; kernelStarted: boolean; waitedS: number; description: string; failure?: string }): CheckItem {
+  const passed = !outcome.kernelStarted && (outcome.refusal !== undefined || outcome.failure === undefined);
+  const what = outcome.kernelStarted
+    ? "the kernel started: the firmware ran a UKI it should have refused"
+    : outcome.refusal
+      ? `refused: '${outcome.refusal.trim().slice(0, 200)}'`
+      : outcome.failure ?? `no kernel started within ${outcome.waitedS} s`;
+  return item("tamper-uki", "A UKI signed with another key does not boot", passed, `${outcome.description}: ${what}`);
 }

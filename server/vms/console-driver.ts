@@ -8,6 +8,15 @@ const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()]
 /** An escape sequence that may continue in the next chunk. */
 const ANSI_TAIL = /\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[()])?$/;
 
+/** A terminal's cursor position query (DSR 6); systemd 257 sends it on the console to learn its size. */
+const CURSOR_QUERY = /\x1b\[6n/g;
+/**
+ * What a terminal answers: a position, here that of a 50x160 screen. Unanswered, the query
+ * swallows the next typed line as its reply (measured on Debian 13: docs/mkosi-notes.md,
+ * "Verified boot").
+ */
+export const CURSOR_REPORT = "\x1b[50;160R";
+
 export class ConsoleTimeout extends Error {
   constructor(what: string, ms: number) {
     super(`${what}: nothing after ${Math.round(ms / 1000)} s`);
@@ -50,6 +59,13 @@ export class ConsoleDriver {
     const tail = ANSI_TAIL.exec(s);
     this.pendingRaw = tail ? tail[0] : "";
     if (tail) s = s.slice(0, tail.index);
+    // Answered as a terminal would, each query once (a query cut between chunks waits in pendingRaw).
+    for (const _ of s.matchAll(CURSOR_QUERY))
+      try {
+        this.type(CURSOR_REPORT);
+      } catch {
+        /* the VM is gone: nobody is asking any more */
+      }
     this.text += plainText(s);
     // Keep memory flat over a long session: what was matched is not needed again.
     if (this.cursor > 1 << 20) {
@@ -106,6 +122,11 @@ export class ConsoleDriver {
         this.wake = done;
       });
     }
+  }
+
+  /** The plain text seen so far (from the last megabyte trimmed away on long sessions). */
+  seen(): string {
+    return this.text;
   }
 
   send(data: string): void {

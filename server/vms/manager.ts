@@ -3,7 +3,7 @@
 // what the user types. One VM per build at a time; every VM stops with the server.
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { EventEmitter } from "node:events";
-import { copyFile, lstat, mkdir, readdir } from "node:fs/promises";
+import { lstat, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { factsOf } from "@/server/artifacts/list";
@@ -14,7 +14,7 @@ import { buildPaths } from "@/server/builds/paths";
 import { stopLeftovers } from "@/server/builds/procs";
 import type { BuildQueue } from "@/server/builds/queue";
 import type { Db } from "@/server/db/client";
-import { builds, vmRuns, type VmPurpose, type VmRunRow } from "@/server/db/schema";
+import { builds, vmRuns, type VmAccel, type VmPurpose, type VmRunRow } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { formatBytes } from "@/server/mkosi/size";
 import { onShutdown, startOwned } from "@/server/processes/registry";
@@ -22,6 +22,7 @@ import { accelFromEnv, findFirmware, findQemu, probeKvm, type AccelChoice } from
 import { InputRate } from "./input-rate";
 import { CPUS, INPUT_RATE, MAX_INPUT_BYTES, MEMORY_MIB } from "./limits";
 import { hostArchitecture, QEMU_BINARY, qemuArgs, VM_ARCHITECTURE, type Firmware, type VmOptions } from "./qemu-args";
+import { prepareFirmware, startTpm, wantsTpm, type Tpm } from "./secure-boot";
 
 export const DEFAULT_VM_OPTIONS: VmOptions = { memoryMib: MEMORY_MIB.default, cpus: CPUS.default, network: false };
 export const SERVER_STOPPED = "the server stopped";
@@ -56,6 +57,8 @@ export class VmManager {
   private live = new Map<number, LiveVm>();
   private accelChoice: Promise<AccelChoice> | undefined;
   private closed = false;
+  /** Boots after a run's first (the boot check's tampered copies), for their TPM folders. */
+  private boots = 0;
   private readonly removeHook: () => void;
 
   constructor(
@@ -131,21 +134,43 @@ export class VmManager {
       .values({ buildId, purpose, state: "starting", accel, memoryMib: options.memoryMib, cpus: options.cpus, network: options.network, startedAt: new Date() })
       .returning()
       .get();
+    return this.launch(row, image, options, qemu, accel, "main");
+  }
+
+  /**
+   * Boots a run's VM again, from another disk (the boot check's tampered copies), after its
+   * QEMU ended: the console goes on in the same transcript. Resolves once QEMU runs.
+   */
+  async restart(runId: number, image: string, label: string): Promise<VmRunRow> {
+    if (this.closed) throw new AppError("PRECONDITION_FAILED", "the server is stopping: no new VMs");
+    const row = this.getRun(runId);
+    if (this.live.has(runId) || this.liveRunOf(row.buildId) !== undefined)
+      throw AppError.field(["runId"], `VM run ${runId} or another VM of build ${row.buildId} is still running`, "CONFLICT");
+    const options = { memoryMib: row.memoryMib, cpus: row.cpus, network: row.network };
+    return this.launch(row, image, options, findQemu(), row.accel ?? "tcg", label);
+  }
+
+  private async launch(row: VmRunRow, image: string, options: VmOptions, qemu: string, accel: VmAccel, label: string): Promise<VmRunRow> {
+    const buildId = row.buildId;
     const dir = this.runDir(row.id);
     const controller = new AbortController();
     const stdin = new PassThrough();
     let resolveDone!: () => void;
     const live: LiveVm = { runId: row.id, buildId, controller, stdin, typing: new InputRate(this.opts.inputRate), startedAt: Date.now(), done: new Promise((r) => (resolveDone = r)) };
     this.live.set(row.id, live);
+    let tpm: Tpm | undefined;
     try {
       await mkdir(dir, { recursive: true });
-      const varsFile = join(dir, "efivars.fd");
-      await copyFile(firmware.varsTemplate, varsFile);
+      const doc = await readBuildProfile(buildPaths(this.queue.dataDir, buildId)).catch(() => undefined);
+      const fw = await prepareFirmware(this.queue.dataDir, buildId, doc, dir, this.opts.firmware);
+      // A short folder name: the socket's path must stay within the 108 bytes a Unix socket takes.
+      if (wantsTpm(doc)) tpm = await startTpm(dir, label === "main" ? "main" : `boot-${++this.boots}`, controller.signal);
       const writer = await this.logs.open(row.id);
-      const args = qemuArgs({ ...options, accel, firmware, varsFile, image });
+      if (label !== "main") await writer.append(Buffer.from(`\r\n[image-studio] booting again: ${label}\r\n`), { note: true });
+      const args = qemuArgs({ ...options, accel, firmware: fw.firmware, varsFile: fw.varsFile, image, secureBoot: fw.secureBoot, tpmSocket: tpm?.socket });
       live.startedAt = Date.now();
       const child = startOwned(`vm ${row.id} (build ${buildId})`, qemu, args, { signal: controller.signal, stdin, forceKillAfterMs: 3_000 });
-      this.update(row.id, { state: "running", pid: child.pid ?? null, command: [qemu, ...args] });
+      this.update(row.id, { state: "running", pid: child.pid ?? null, command: [qemu, ...args], endedAt: null });
 
       let errors = "";
       child.stderr.on("data", (d: Buffer) => (errors = (errors + d.toString()).slice(-4096)));
@@ -163,6 +188,8 @@ export class VmManager {
       })();
       void (async () => {
         const r = await child.done;
+        tpm?.stop();
+        await tpm?.done;
         await pumped.catch(() => undefined);
         await writer.close();
         const requested = controller.signal.aborted ? String((controller.signal.reason as Error | undefined)?.message ?? STOPPED_BY_USER) : null;
@@ -181,6 +208,7 @@ export class VmManager {
       })();
       return this.getRun(row.id);
     } catch (e) {
+      tpm?.stop();
       this.live.delete(row.id);
       this.update(row.id, { state: "failed", endedAt: new Date(), message: e instanceof Error ? e.message : String(e) });
       resolveDone();

@@ -16,6 +16,16 @@ export const FIRMWARE_CANDIDATES: readonly Firmware[] = [
   { code: "/usr/share/edk2/x64/OVMF_CODE.4m.fd", varsTemplate: "/usr/share/edk2/x64/OVMF_VARS.4m.fd" },
 ];
 
+/**
+ * Secure Boot firmware: OVMF built with SMM (it must run with smm=on and a secure flash), with
+ * an empty variable store into which each run enrols the profile's certificate (virt-fw-vars).
+ */
+export const SECURE_BOOT_FIRMWARE_CANDIDATES: readonly Firmware[] = [
+  { code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+  { code: "/usr/share/OVMF/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF_VARS.fd" },
+  { code: "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", varsTemplate: "/usr/share/edk2/ovmf/OVMF_VARS.fd" },
+];
+
 export const QEMU_BINARY = "qemu-system-x86_64";
 /** The one architecture the VMs run (QEMU_BINARY's), in mkosi's Architecture= terms. */
 export const VM_ARCHITECTURE = "x86-64";
@@ -39,13 +49,18 @@ export interface QemuPlan extends VmOptions {
   varsFile: string;
   /** The raw disk image, attached as a snapshot: the VM never changes it. */
   image: string;
+  /** Secure Boot firmware: it runs only with SMM and its flash locked to SMM. */
+  secureBoot?: boolean;
+  /** A swtpm control socket: the VM gets a TPM 2.0 (TIS) on it. */
+  tpmSocket?: string;
 }
 
 /** QEMU's argv (without the binary). The serial console is QEMU's stdin and stdout. */
 export function qemuArgs(p: QemuPlan): string[] {
   const path = (s: string) => s.replaceAll(",", ",,"); // QEMU's option syntax escapes ',' by doubling
   return [
-    "-machine", "q35",
+    "-machine", p.secureBoot ? "q35,smm=on" : "q35",
+    ...(p.secureBoot ? ["-global", "driver=cfi.pflash01,property=secure,value=on"] : []),
     "-accel", p.accel,
     // Under KVM the host's CPU; under emulation every feature TCG can offer.
     "-cpu", p.accel === "kvm" ? "host" : "max",
@@ -62,5 +77,8 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-chardev", "stdio,id=console,signal=off",
     "-serial", "chardev:console",
     "-device", "virtio-rng-pci",
+    ...(p.tpmSocket
+      ? ["-chardev", `socket,id=chrtpm,path=${path(p.tpmSocket)}`, "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]
+      : []),
   ];
 }

@@ -144,8 +144,8 @@ describe("starting a build", () => {
     await mode("noefi");
     const done = await finished((await api.builds.start({ profileId })).id);
     expect(done.state).toBe("failed");
-    expect(done.message).toMatch(/no unified kernel image.*ukify/);
-    expect(await readFile(buildPaths(dataDir, done.id).log, "utf8")).toContain("[image-studio] mkosi exited with status 0 but built no unified kernel image");
+    expect(done.message).toMatch(/asks for a unified kernel image, but mkosi exited with status 0 without one.*ukify/);
+    expect(await readFile(buildPaths(dataDir, done.id).log, "utf8")).toContain("[image-studio] the profile asks for a unified kernel image, but mkosi exited with status 0 without one");
     await mode("ok");
   });
 

@@ -11,6 +11,8 @@ import { PRESETS, type HostFacts } from "@/server/mkosi/presets";
 import { emptyDocument, type ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { createCaller } from "@/server/routers";
+import { buildQueue, closeBuildQueue } from "@/server/builds/queue";
+import { needsSigningKey } from "@/server/mkosi/verity";
 import { serveApp } from "@/test/support/app-server";
 import { failure } from "@/test/support/errors";
 
@@ -37,11 +39,15 @@ afterAll(async () => {
 
 let n = 0;
 beforeEach(() => {
-  file = join(dir, `db-${n++}`, "image-studio.sqlite");
+  const dataDir = join(dir, `db-${n++}`);
+  file = join(dataDir, "image-studio.sqlite");
   db = openDatabase(file);
+  // Its data folder (a preset that signs gets a key in its key store), not ./data.
+  buildQueue(db, { dataDir });
   api = createCaller({ db, host });
 });
-afterEach(() => {
+afterEach(async () => {
+  await closeBuildQueue(db);
   if (db.$client.open) db.$client.close();
 });
 
@@ -80,11 +86,12 @@ describe("creating and listing", () => {
     expect(await api.profiles.get({ id: row.id })).toEqual(row);
   });
 
-  it.each(PRESETS.map((p) => [p.id, p] as const))("creates a profile from the %s preset", async (id, preset) => {
+  it.each(PRESETS.map((p) => [p.id, p] as const))("creates a profile from the %s preset (with a key of its own when it signs)", async (id, preset) => {
     const row = await api.profiles.create({ name: `From ${id}`, presetId: id });
-    expect(row.document).toEqual(preset.build(HOST));
+    const want = needsSigningKey(preset.build(HOST)) ? { ...preset.build(HOST), signingKey: `from-${id}`.replace(/[^a-z0-9]+/g, "-") } : preset.build(HOST);
+    expect(row.document).toEqual(want);
     expect(validateDocument(row.document).ok).toBe(true);
-    expect((await api.profiles.get({ id: row.id })).document).toEqual(preset.build(HOST));
+    expect((await api.profiles.get({ id: row.id })).document).toEqual(want);
   });
 
   it("refuses an unknown preset, a taken name and an empty name, naming the field", async () => {

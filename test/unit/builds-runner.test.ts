@@ -7,6 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutput, mkosiArgv } from "@/server/builds/job";
+import { buildNeeds, MIN_FREE_BYTES, preflight } from "@/server/builds/preflight";
+import type { AppError } from "@/server/errors";
+import { toolDef } from "@/server/host/tools";
+import { PRESETS } from "@/server/mkosi/presets";
+import { profileDocumentSchema } from "@/server/mkosi/profile";
 import { LogStore } from "@/server/builds/log-store";
 import { buildPaths } from "@/server/builds/paths";
 import { isAlive, processesMentioning } from "@/server/builds/procs";
@@ -204,6 +209,17 @@ describe("the mkosi command line", () => {
       "build",
     ]);
   });
+  it("names the key store's files for a signed build by path, for the mkosi that builds", () => {
+    const signing = { key: "/data/keys/k/key.pem", certificate: "/data/builds/12/signing-certificate.pem" };
+    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 24 } }).slice(1, 5)).toEqual([
+      "--secure-boot-key=/data/keys/k/key.pem",
+      "--secure-boot-certificate=/data/builds/12/signing-certificate.pem",
+      "--verity-key=/data/keys/k/key.pem",
+      "--verity-certificate=/data/builds/12/signing-certificate.pem",
+    ]);
+    // 25 added keys of its own for the PCR signature.
+    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 26 } })).toContain("--sign-expected-pcr-key=/data/keys/k/key.pem");
+  });
   it("adds the profile's own incremental cache when asked", () => {
     const argv = mkosiArgv(paths, { dataDir: "/data", incremental: true, profileId: 3 });
     expect(argv.slice(-5)).toEqual(["--cache-dir", "/data/cache/incremental/profile-3", "--incremental=yes", "--force", "build"]);
@@ -218,7 +234,39 @@ describe("checking the output after mkosi says it succeeded", () => {
   it("fails an empty output folder, a missing disk image, and a missing UKI", () => {
     expect(checkOutput([], needs)).toMatch(/wrote nothing/);
     expect(checkOutput(["img_1.efi"], needs)).toMatch(/no disk image/);
-    expect(checkOutput(["img_1.raw", "img_1.vmlinuz", "img_1.initrd"], needs)).toMatch(/ukify/);
+    expect(checkOutput(["img_1.raw", "img_1.vmlinuz", "img_1.initrd"], needs)).toMatch(/asks for a unified kernel image.*fell back to boot loader entries.*no systemd-stub.*ukify/);
     expect(checkOutput(["img_1.raw"], { disk: true, uki: false })).toBeUndefined();
   });
+  it("names the missing stub package of a Debian 13 image that got no UKI", () => {
+    const doc = profileDocumentSchema.parse({ settings: { Distribution: "debian", Release: "trixie", Bootable: "yes", Packages: ["systemd-boot", "linux-image-amd64"] } });
+    const trixie = buildNeeds(doc);
+    expect(trixie.stubPackage?.name).toBe("systemd-boot-efi");
+    expect(checkOutput(["img_1.raw", "img_1.vmlinuz"], trixie)).toMatch(/add systemd-boot-efi to Packages \(Debian trixie ships systemd-stub in systemd-boot-efi/);
+    // Bookworm's systemd-boot pulls the stub in; a profile that lists it has nothing to add.
+    expect(buildNeeds(profileDocumentSchema.parse({ settings: { ...doc.settings, Release: "bookworm" } })).stubPackage).toBeUndefined();
+    expect(buildNeeds(profileDocumentSchema.parse({ settings: { ...doc.settings, Packages: ["systemd-boot", "systemd-boot-efi"] } })).stubPackage).toBeUndefined();
+  });
 });
+
+describe("the verified-boot tools a build needs", () => {
+  const doc = PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build({ aptRepositories: [], osId: "debian" });
+  it("are asked for by the fields that need them", () => {
+    const needs = buildNeeds(doc).tools.map((t) => [t.name, t.path.join(".")]);
+    expect(needs).toEqual(expect.arrayContaining([["sbsign", "settings.SecureBoot"], ["systemd-measure", "settings.SignExpectedPcr"], ["libtss2-esys", "settings.SignExpectedPcr"], ["mkfs.erofs", "partitions.1.format"]]));
+    const plain = PRESETS.find((p) => p.id === "immutable-debian-13")!.build({ aptRepositories: [], osId: "debian" });
+    expect(buildNeeds(plain).tools.map((t) => t.name)).not.toContain("sbsign");
+  });
+  it("refuse a build at once with the install command when one is missing", async () => {
+    const names = [...new Set(buildNeeds(doc).tools.map((t) => t.name))];
+    const tools = names.map((name) => ({ ...toolStatus(name), found: name !== "sbsign" }));
+    const e = await preflight(doc, { dataDir: "/nonexistent", identity: { root: true, problems: [] }, tools, freeBytes: MIN_FREE_BYTES }).then(() => undefined, (x: unknown) => x as AppError);
+    expect(e?.code).toBe("PRECONDITION_FAILED");
+    expect(e?.problems).toEqual([{ path: ["settings", "SecureBoot"], message: "sbsign is missing (it signs systemd-boot and the UKI for Secure Boot): install the sbsigntool package" }]);
+    expect(e?.details).toMatchObject({ installCommand: "apt-get install -y sbsigntool" });
+  });
+});
+
+function toolStatus(name: string) {
+  const def = toolDef(name);
+  return { name, found: true, version: "1", path: `/usr/bin/${name}`, package: def.package, neededFor: def.neededFor, requiredForBuilds: def.requiredForBuilds, problem: null, fixPackage: null };
+}

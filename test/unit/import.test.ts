@@ -475,7 +475,7 @@ describe("importProject: mkosi.repart", () => {
   });
 
   it.each([
-    ["an unknown Type", "[Partition]\nType=root-verity\nFormat=erofs\n", /type must be one of/],
+    ["an unknown Type", "[Partition]\nType=usr-verity\nFormat=erofs\n", /type must be one of/],
     ["a repeated Label", "[Partition]\nType=root\nLabel=a\nLabel=b\nCopyFiles=/\n", /sets Label= twice/],
     ["a second section", "[Partition]\nType=root\nCopyFiles=/\n[Other]\nX=1\n", /sections other than one \[Partition\]/],
     ["an invalid size", "[Partition]\nType=root\nCopyFiles=/\nSizeMinBytes=1GiB\n", /not a size/],
@@ -519,7 +519,6 @@ describe("importProject: secrets", () => {
     const modes = Object.fromEntries(r.document.rawFiles.map((f) => [f.path, f.mode.toString(8)]));
     expect(modes).toEqual({
       "mkosi.rootpw": "600",
-      "mkosi.key": "600",
       "mkosi.passphrase": "600",
       "mkosi.credentials/passwd.hashed-password.root": "600",
       "mkosi.credentials/generate": "700",
@@ -528,7 +527,12 @@ describe("importProject: secrets", () => {
     // A file of the image keeps its mode: it is the image's, not mkosi's.
     expect(r.document.extraFiles).toEqual([{ path: "etc/mkosi.key", content: "image content\n", mode: "0644" }]);
     expect(r.notes).toContain("mkosi.rootpw is written 0600, not 0644: mkosi refuses a secret file others can read");
-    expect(r.notes.filter((n) => n.includes("mkosi refuses a secret"))).toHaveLength(5);
+    expect(r.notes.filter((n) => n.includes("mkosi refuses a secret"))).toHaveLength(4);
+    // A private key never becomes part of the profile: it belongs in the key store.
+    expect(r.notes).toContain(
+      "mkosi.key holds a private key and was not imported (a profile never holds one): import it with its certificate into the key store and choose it as the profile's signing key",
+    );
+    expect(JSON.stringify(r.document)).not.toMatch(/PRIVATE KEY/);
   });
 
   it("renders a secret owner-only even when the document holds it with a wider mode", () => {

@@ -134,6 +134,38 @@ describe("presets render to the golden files", () => {
     expect(d.settings.Mirror).toBe("http://mirror.example.invalid/debian");
   });
 
+  it("the Debian 13 presets take the host's Debian mirror for trixie (the host runs bookworm), without backports", () => {
+    for (const id of ["immutable-debian-13", "immutable-debian-13-verified-boot"]) {
+      const d = PRESETS.find((p) => p.id === id)!.build(HOST);
+      expect(d.repositories.map((r) => [r.uri, r.suites])).toEqual([
+        ["http://mirror.example.invalid/debian", ["trixie", "trixie-updates"]],
+        ["http://security.example.invalid/debian-security", ["trixie-security"]],
+      ]);
+      expect(d.settings.Release).toBe("trixie");
+      // The stub is its own package in trixie: without it mkosi 24 makes no UKI.
+      expect(d.settings.Packages).toContain("systemd-boot-efi");
+    }
+  });
+
+  it("the verified-boot preset renders mkosi 26's layout: the sandbox tree; Verity= only for 25 and later", async () => {
+    const d = { ...PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build(HOST), signingKey: "verified" };
+    const files = render(d, { mkosiMajor: 26 });
+    await expectGolden("immutable-debian-13-verified-boot@mkosi-26", files);
+    expect(byPath(files, "mkosi.conf")!.content).toMatch(/^\[Validation\]\nSecureBoot=yes\nSignExpectedPcr=yes\nChecksum=yes\n/m);
+    expect(files.map((f) => f.path)).toContain("mkosi.sandbox/etc/apt/sources.list.d/mkosi.sources");
+    const withVerity = { ...d, settings: { ...d.settings, Verity: "yes" as const } };
+    expect(byPath(render(withVerity, { mkosiMajor: 26 }), "mkosi.conf")!.content).toMatch(/^Verity=yes$/m);
+    // 24 has no Verity= (it would stop at it); the repart files say the same in both.
+    const f24 = render(withVerity, { mkosiMajor: 24 });
+    expect(byPath(f24, "mkosi.conf")!.content).not.toMatch(/^Verity=/m);
+    expect(f24.filter((f) => f.path.startsWith("mkosi.repart/"))).toEqual(files.filter((f) => f.path.startsWith("mkosi.repart/")));
+    // No key material and no key path is part of the project: the build passes them on the command line.
+    for (const f of [...files, ...f24]) {
+      expect(f.path).not.toMatch(/mkosi\.(key|crt)$/);
+      expect(f.content).not.toMatch(/PRIVATE KEY|SecureBootKey|VerityKey/);
+    }
+  });
+
   it("rendering does not change the document", () => {
     for (const p of PRESETS) {
       const d = p.build(HOST);

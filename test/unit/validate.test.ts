@@ -6,6 +6,7 @@ import { emptyDocument, profileNameSchema, RAW_FILE_LIMITS, type ProfileDocument
 import { effectivePartitions, render, repartPath } from "@/server/mkosi/render";
 import type { SettingValues } from "@/server/mkosi/settings";
 import { fieldLabel, formatProblem, validateDocument, type Problem } from "@/server/mkosi/validate";
+import { needsSigningKey, withVerityRoot } from "@/server/mkosi/verity";
 
 const HOST: HostFacts = {
   osId: "debian",
@@ -39,8 +40,10 @@ function problems(doc: Input): Problem[] {
 const paths = (doc: Input) => [...new Set(problems(doc).map((p) => JSON.stringify(p.path)))].map((p) => JSON.parse(p) as Problem["path"]);
 
 describe("valid documents", () => {
-  it.each(PRESETS.map((p) => [p.id, p] as const))("the %s preset is valid", (_id, preset) => {
-    const r = validateDocument(preset.build(HOST));
+  it.each(PRESETS.map((p) => [p.id, p] as const))("the %s preset is valid (with a signing key where it signs)", (_id, preset) => {
+    const doc = preset.build(HOST);
+    // A preset that signs gets its key when a profile is made of it (server/keys/profiles.ts).
+    const r = validateDocument(needsSigningKey(doc) ? { ...doc, signingKey: "some-key" } : doc);
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
   });
@@ -432,3 +435,55 @@ describe("files kept as written", () => {
     expect(r.problems).toEqual([{ path: ["rawFiles"], message: expect.stringMatching(/hold 33 MiB \(34,603,008 bytes\) together: at most 32 MiB fit in a profile/) }]);
   });
 });
+
+describe("verified boot", () => {
+  const verified = () => structuredClone(PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build(HOST)) as Input;
+
+  it("a verity signature without a key is refused at the signing key field", () => {
+    const d = withVerityRoot(validateDocumentOk(base()), "signed") as Input;
+    expect(paths(d)).toEqual([["signingKey"]]);
+    expect(problems(d)[0]!.message).toMatch(/verity signature partition signs the root hash: choose a key/);
+    expect(paths({ ...d, signingKey: "k" })).toEqual([]);
+  });
+
+  it("Secure Boot without a key and certificate is refused at the signing key field", () => {
+    const d = { ...base(), settings: { ...base().settings, SecureBoot: true } };
+    expect(paths(d)).toEqual([["signingKey"]]);
+    expect(problems(d)[0]!.message).toMatch(/^Secure Boot signs systemd-boot and the UKI: choose a key and certificate/);
+  });
+
+  it("the preset without its key names all three reasons", () => {
+    const d = verified();
+    expect(problems(d).map((p) => p.path)).toEqual([["signingKey"]]);
+    expect(problems(d)[0]!.message).toMatch(/Secure Boot.*verity signature.*SignExpectedPcr/);
+  });
+
+  it("a hash-only verity root needs no key; verity parts must belong together", () => {
+    const d = withVerityRoot(validateDocumentOk(base()), "hash") as Input;
+    expect(paths(d)).toEqual([]);
+    // The hash partition without its data partition.
+    const orphan = structuredClone(d);
+    parts(orphan)[1] = { ...parts(orphan)[1]!, verity: undefined, verityMatchKey: undefined };
+    expect(paths(orphan)).toEqual([["partitions", 2, "verity"]]);
+    // A writable root under verity.
+    const rw = structuredClone(d);
+    parts(rw)[1] = { ...parts(rw)[1]!, format: "ext4" };
+    expect(paths(rw)).toEqual([["partitions", 1, "format"]]);
+    // A match key without Verity=.
+    const stray = structuredClone(base());
+    parts(stray)[1] = { ...parts(stray)[1]!, verityMatchKey: "root" };
+    expect(paths(stray)).toEqual([["partitions", 1, "verityMatchKey"]]);
+  });
+
+  it("turning verity off removes the hash and signature partitions", () => {
+    const d = withVerityRoot(validateDocumentOk(verified()), "off");
+    expect(d.partitions.map((p) => [p.type, p.verity])).toEqual([["esp", undefined], ["root", undefined]]);
+  });
+});
+
+function validateDocumentOk(d: Input) {
+  const r = validateDocument({ ...d, signingKey: "k" });
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  const { signingKey: _k, ...rest } = r.doc;
+  return { ...rest, signingKey: d.signingKey };
+}

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { PRESETS } from "@/server/mkosi/presets";
 import { profileDocumentSchema, type ProfileDocument } from "@/server/mkosi/profile";
-import { checkPlan, firstBootProbes, judge, parseMount, PROBE_NAME, rootPartitionFs, secondBootProbes, type ProbeResult } from "@/server/vms/check-plan";
+import { checkPlan, firstBootProbes, judge, parseMount, PROBE_NAME, rootPartitionFs, secondBootProbes, tamperRootItem, tamperUkiItem, verifiedBootItems, type ProbeResult } from "@/server/vms/check-plan";
 import { qemuArgs } from "@/server/vms/qemu-args";
 
 const debian = PRESETS.find((p) => p.id === "immutable-debian-12")!.build({ aptRepositories: [], osId: "debian" });
@@ -165,5 +165,68 @@ describe("qemuArgs", () => {
     expect(after("-nic")).toEqual(["none"]);
     expect(after("-serial")).toEqual(["chardev:console"]);
     expect(qemuArgs({ ...plan, network: true, accel: "kvm" }).join(" ")).toMatch(/-accel kvm -cpu host .*-nic user,model=virtio-net-pci/);
+  });
+});
+
+describe("verified boot", () => {
+  const verified = { ...PRESETS.find((p) => p.id === "immutable-debian-13-verified-boot")!.build({ aptRepositories: [], osId: "debian" }), signingKey: "k" };
+  const HASH = "69a88d3583d93d61f73007f22aa253e65b5d6772d022023dfad73b4aff191265";
+  const READY = "6436326ed47a60868b7100b0bc8b543e573b109ec0f949f78f2a34837feb1342";
+  const plan = () => ({
+    ...checkPlan(profileDocumentSchema.parse(verified)),
+    expected: { rootHash: HASH, pcr11: [{ phase: "enter-initrd", value: "11".repeat(32) }, { phase: "enter-initrd:leave-initrd:sysinit:ready", value: READY }] },
+  });
+  // Output as a Debian 13 boot under OVMF's Secure Boot firmware prints it.
+  const SB = "SecureBoot 6 0 0 0 1\nSetupMode 6 0 0 0 0\n";
+  const VERITY = `dm root CRYPT-VERITY-69a88d3583d93d61f73007f22aa253e6-root ro=1\nroothash=${HASH}\n`;
+
+  it("plans Secure Boot, verity and measured boot for the preset, and none of them for the plain one", () => {
+    expect(plan()).toMatchObject({ secureBoot: true, verity: true, measured: true, rootFormat: "erofs" });
+    const plain = checkPlan(PRESETS.find((p) => p.id === "immutable-debian-13")!.build({ aptRepositories: [], osId: "debian" }));
+    expect(plain).toMatchObject({ secureBoot: false, verity: false, measured: false });
+    expect(firstBootProbes(plan(), nonce).map((p) => p.id)).toEqual(expect.arrayContaining(["secure-boot", "verity", "tamper-baseline", "pcr11"]));
+    expect(firstBootProbes(plain, nonce).map((p) => p.id)).not.toContain("secure-boot");
+  });
+
+  it("passes on what an enforcing, verity-protected, measured boot prints", () => {
+    const items = verifiedBootItems(plan(), new Map([["secure-boot", ok(SB)], ["verity", ok(VERITY)], ["pcr11", ok(`${READY.toUpperCase()}\n`)]]));
+    expect(verdicts(items)).toEqual({ "secure-boot": true, "verity-root": true, pcr11: true });
+    expect(items.find((i) => i.id === "pcr11")!.detail).toMatch(/the prediction for enter-initrd:leave-initrd:sysinit:ready/);
+  });
+
+  it("fails Secure Boot in setup mode or off, a root without verity or with another root hash, and another PCR 11", () => {
+    const setup = verifiedBootItems(plan(), new Map([["secure-boot", ok("SecureBoot 6 0 0 0 1\nSetupMode 6 0 0 0 1\n")]]));
+    expect(setup.find((i) => i.id === "secure-boot")).toMatchObject({ passed: false, detail: expect.stringMatching(/SetupMode=1/) });
+    const off = verifiedBootItems(plan(), new Map([["secure-boot", ok("SecureBoot 6 0 0 0 0\nSetupMode 6 0 0 0 0\n")]]));
+    expect(off.find((i) => i.id === "secure-boot")!.passed).toBe(false);
+    const noVerity = verifiedBootItems(plan(), new Map([["verity", ok(`roothash=${HASH}\n`)]]));
+    expect(noVerity.find((i) => i.id === "verity-root")).toMatchObject({ passed: false, detail: expect.stringMatching(/no dm-verity device/) });
+    const other = verifiedBootItems(plan(), new Map([["verity", ok(VERITY.replace(`roothash=${HASH}`, `roothash=${"0".repeat(64)}`))]]));
+    expect(other.find((i) => i.id === "verity-root")).toMatchObject({ passed: false, detail: expect.stringMatching(/the build recorded 69a8/) });
+    const early = verifiedBootItems(plan(), new Map([["pcr11", ok(`${"11".repeat(32)}\n`)]]));
+    expect(early.find((i) => i.id === "pcr11")).toMatchObject({ passed: false, detail: expect.stringMatching(/equals the prediction for enter-initrd\)/) });
+  });
+
+  it("judges the tampered copies: a failed read (or a verity stop) is caught, a kernel that started is not", () => {
+    const baseline = ok("read /usr/lib/modules/6.12.48+deb13-amd64/vmlinuz\n");
+    const caught = tamperRootItem(baseline, { result: ok("FAILED /usr/lib/modules/6.12.48+deb13-amd64/vmlinuz\n"), console: "", description: "a copy" });
+    expect(caught.passed).toBe(true);
+    expect(tamperRootItem(baseline, { result: ok("read /usr/lib/modules/x/vmlinuz\n"), console: "", description: "a copy" }).passed).toBe(false);
+    // The untouched disk must read fine for the failure to mean anything.
+    expect(tamperRootItem(ok("FAILED /x\n"), { result: ok("FAILED /x\n"), console: "", description: "a copy" }).passed).toBe(false);
+    const stopped = tamperRootItem(baseline, { console: "[ 9.1] device-mapper: verity: 254:0: data block 1234 is corrupted\n", failure: "no login", description: "a copy" });
+    expect(stopped).toMatchObject({ passed: true, detail: expect.stringMatching(/data block 1234 is corrupted/) });
+
+    expect(tamperUkiItem({ refusal: "Error loading \\EFI\\Linux\\x.efi: Security Violation", kernelStarted: false, waitedS: 240, description: "a copy" }).passed).toBe(true);
+    expect(tamperUkiItem({ kernelStarted: true, waitedS: 240, description: "a copy" })).toMatchObject({ passed: false, detail: expect.stringMatching(/the kernel started/) });
+    expect(tamperUkiItem({ kernelStarted: false, waitedS: 240, description: "a copy", failure: "could not sign" }).passed).toBe(false);
+  });
+
+  it("gives the Secure Boot firmware SMM and a locked flash, and a TPM on the swtpm socket", () => {
+    const base = { memoryMib: 2048, cpus: 2, network: false, accel: "tcg" as const, firmware: { code: "/c.fd", varsTemplate: "/v.fd" }, varsFile: "/run/v.fd", image: "/i.raw" };
+    const sb = qemuArgs({ ...base, secureBoot: true, tpmSocket: "/run/tpm/sock" });
+    expect(sb.slice(0, 4)).toEqual(["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]);
+    expect(sb.join(" ")).toMatch(/-chardev socket,id=chrtpm,path=\/run\/tpm\/sock -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0/);
+    expect(qemuArgs(base).join(" ")).not.toMatch(/smm|tpm/);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AUTOLOGIN, LOGIN_PROMPT } from "@/server/vms/check-plan";
-import { ConsoleDriver, ConsoleTimeout, plainText } from "@/server/vms/console-driver";
+import { ConsoleDriver, ConsoleTimeout, CURSOR_REPORT, plainText } from "@/server/vms/console-driver";
 
 const transcript = readFileSync(join(__dirname, "../fixtures/console/debian-12-first-boot.log"), "latin1");
 
@@ -133,5 +133,19 @@ describe("ConsoleDriver.run against a simulated shell", () => {
     const src = source();
     const driver = new ConsoleDriver(src.iterable, () => undefined);
     await expect(driver.run("sleep 1000", 50)).rejects.toThrow(/the command 'sleep 1000': nothing after/);
+  });
+});
+
+describe("terminal queries", () => {
+  it("answers systemd 257's cursor position query as a terminal would, once per query, even cut between chunks", async () => {
+    const typed: string[] = [];
+    const chunks = ["Debian GNU/Linux 13 \x1b[!p\x1b]104\x07\x1b[?7h\x1b[", "6n\x1b[32766;32766H\x1b[6n\nhost login: "];
+    async function* source() {
+      for (const text of chunks) yield { text };
+    }
+    const d = new ConsoleDriver(source(), (s) => typed.push(s));
+    await d.waitFor(/login: /, 1_000);
+    expect(typed).toEqual([CURSOR_REPORT, CURSOR_REPORT]);
+    expect(d.seen()).toBe("Debian GNU/Linux 13 \nhost login: ");
   });
 });
