@@ -20,10 +20,10 @@
 import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { cp, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { get, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildPaths } from "@/server/builds/paths";
@@ -337,7 +337,7 @@ describe("a persistent data partition", () => {
     const created = await api().mutation<{ id: number; revision: number }>("profiles.create", { name: "debian-persistent", presetId: PRESET });
     const doc = { ...base.document, overlay: { scheme: "persistent", mountPoint: "/var/lib/data", label: "data", format: "ext4", size: "256M" } };
     const saved = await api().mutation<{ id: number }>("profiles.save", { id: created.id, revision: created.revision, document: doc });
-    await api().mutation("vms.setCheckAfterBuild", { profileId: saved.id, enabled: true });
+    await api().mutation("vms.setBootCheckAfterBuild", { profileId: saved.id, enabled: true });
     persistentId = (await api().mutation<BuildDetail>("builds.start", { profileId: saved.id })).id;
   });
 });
@@ -350,8 +350,18 @@ describe("a root build of the same project", () => {
       try {
         const project = join(work, "project");
         await cp(buildPaths(dataDir, first.id).project, project, { recursive: true });
-        // Its own copy of the packages, so root's build leaves the service user's cache alone.
-        await cp(TEST_PACKAGE_CACHE, join(work, "cache"), { recursive: true });
+        // Its own copy of the downloaded packages, so root's build leaves the service user's
+        // cache alone. Only the .deb files: the persistent build, running now, has apt rewrite
+        // its lists and binary caches beside them (a whole-folder copy met a file apt had just
+        // renamed away); root's mkosi fetches the lists itself.
+        const cache = join(work, "cache");
+        const debs = (await execa("find", [TEST_PACKAGE_CACHE, "-name", "partial", "-prune", "-o", "-name", "*.deb", "-print"])).stdout.split("\n").filter(Boolean);
+        expect(debs.length).toBeGreaterThan(100);
+        for (const deb of debs) {
+          const to = join(cache, relative(TEST_PACKAGE_CACHE, deb));
+          await mkdir(dirname(to), { recursive: true });
+          await copyFile(deb, to);
+        }
         const out = join(work, "out");
         await run("mkdir", ["-p", out]);
         const built = await execa("mkosi", ["-f", "--output-dir", out, "--package-cache-dir", join(work, "cache"), "build"], { cwd: project, reject: false, all: true });
@@ -408,7 +418,7 @@ describe("the boot check in a VM", () => {
   it(
     "passes the Debian preset: squashfs root, a tmpfs overlay whose writes a reboot forgets, systemd-boot and the UKI; its console resumes without loss; QEMU is not root's",
     async () => {
-      const run = await api().mutation<VmRunView>("vms.check", { buildId: first.id });
+      const run = await api().mutation<VmRunView>("vms.bootCheck", { buildId: first.id });
       expect(run).toMatchObject({ purpose: "check", state: "running", live: true, verdict: null });
       expect(run.command!.join(" ")).toMatch(/snapshot=on/);
       const tree = await processTree(server.pid);
