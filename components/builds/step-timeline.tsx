@@ -49,7 +49,7 @@ export function StepTimeline({
   return (
     <div className={cn("flex min-h-0 flex-col rounded-lg border border-slate-200 bg-white", className)} data-testid="step-timeline">
       <header className="flex items-baseline justify-between gap-2 border-b border-slate-100 px-3 py-2">
-        <h2 className="text-sm font-semibold">Phases</h2>
+        <h2 className="text-sm font-semibold">Steps</h2>
         <span className="text-[11px] text-slate-500 tabular-nums">
           {steps.length} step{steps.length === 1 ? "" : "s"}
           {startedAt !== null ? ` · ${formatDuration(total)}` : ""}

@@ -32,7 +32,7 @@ export function HostCheck() {
     <div className="space-y-4" data-testid="host-check">
       <div className="flex flex-wrap items-end gap-3">
         <div>
-          <h1 className="text-lg font-semibold">Host check</h1>
+          <h1 className="text-lg font-semibold">Host tools</h1>
           <p className="text-sm text-slate-500">
             The tools Image Studio runs on this machine{facts.data ? ` (${facts.data.osId})` : ""}: whether they are here, their versions, and how to install what is missing.
           </p>

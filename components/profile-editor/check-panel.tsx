@@ -6,7 +6,7 @@ import { formatProblem } from "@/server/mkosi/validate";
 import { anchorFor, anchorId } from "./problems";
 import type { CheckOutcome } from "./use-profile-editor";
 
-/** The result of "Check with mkosi": the version that read the project and what it said. */
+/** The result of "Validate with mkosi": the version that read the project and what it said. */
 export function CheckPanel({ check, stale, doc, onClose }: { check: CheckOutcome; stale: boolean; doc: ProfileDocument; onClose: () => void }) {
   const errors = check.problems.filter((p) => p.severity === "error").length;
   const warnings = check.problems.length - errors;
@@ -35,7 +35,7 @@ export function CheckPanel({ check, stale, doc, onClose }: { check: CheckOutcome
           data-testid="check-not-run"
           title="mkosi runs these files while it reads a project (an executable credential, say) or right after, in a build. The check never runs project code: it gave mkosi these files without their run bit, or left them out, so what they would print is not part of this result."
         >
-          <span className="font-medium">Not run by the check:</span>{" "}
+          <span className="font-medium">Not run by the validation:</span>{" "}
           {check.notRun.map((p, i) => (
             <span key={p}>
               {i > 0 ? ", " : ""}

@@ -126,7 +126,7 @@ export function EditorTopBar(p: EditorTopBarProps) {
             )}
           </button>
           <Button onClick={p.onCheck} disabled={p.checking} data-testid="check-button" title="Let the installed mkosi parse the project (no build)">
-            {p.checking ? "Checking…" : "Check with mkosi"}
+            {p.checking ? "Validating…" : "Validate with mkosi"}
           </Button>
           <a
             href={`/api/profiles/${p.id}/export`}

@@ -1,6 +1,6 @@
 "use client";
 // The editor's state: the document being edited, the last saved revision it started from,
-// saving with optimistic locking (a conflict keeps the user's edits), rename and the mkosi check.
+// saving with optimistic locking (a conflict keeps the user's edits), rename and validation with mkosi.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { apiError } from "@/components/trpc/errors";
@@ -28,7 +28,7 @@ export interface CheckOutcome {
   mkosiVersion: string | null;
   problems: ShownProblem[];
   durationMs: number | undefined;
-  /** Files mkosi would run while reading the project, which the check left unrun. */
+  /** Files mkosi would run while reading the project, which the validation left unrun. */
   notRun: string[];
   /** The document that was checked: edits since make the result stale. */
   document: ProfileDocument;
@@ -169,7 +169,7 @@ export function useProfileEditor(id: number) {
     setChecking(true);
     setCheckError(null);
     try {
-      const r = await client.profiles.check.mutate({ document: sent });
+      const r = await client.profiles.validate.mutate({ document: sent });
       setCheck({
         ok: r.ok,
         mkosiVersion: r.mkosiVersion,

@@ -47,7 +47,7 @@ export function KeepNewest({ builds }: { builds: readonly SpaceBuild[] }) {
         setResult(
           r.deleted.length === 0
             ? "Nothing was deleted."
-            : `Deleted the outputs of build${r.deleted.length === 1 ? "" : "s"} ${r.deleted.map((d) => `#${d.buildId}`).join(", ")}: ${formatBytes(r.freedBytes)} freed.`,
+            : `Deleted the artifacts of build${r.deleted.length === 1 ? "" : "s"} ${r.deleted.map((d) => `#${d.buildId}`).join(", ")}: ${formatBytes(r.freedBytes)} freed.`,
         );
         setConfirming(false);
         void queryClient.invalidateQueries({ queryKey: trpc.space.usage.queryKey() });
@@ -86,9 +86,9 @@ export function KeepNewest({ builds }: { builds: readonly SpaceBuild[] }) {
             <Input type="number" min={0} step={1} value={keepText} onChange={(e) => setKeepText(e.target.value)} invalid={!keepValid} data-testid="keep-count" />
           </span>
         </label>
-        <span className="pb-1.5 text-xs text-slate-600">ended builds&apos; outputs</span>
+        <span className="pb-1.5 text-xs text-slate-600">ended builds&apos; artifacts</span>
         <Button type="submit" variant="danger" disabled={!keepValid || victims.length === 0} data-testid="keep-newest-button">
-          Delete older outputs…
+          Delete older artifacts…
         </Button>
         <span className="pb-1.5 text-xs text-slate-500" data-testid="keep-preview">
           {!keepValid ? "Enter a whole number." : victims.length === 0 ? "Nothing to delete." : `${victims.length} older build${victims.length === 1 ? "" : "s"}, about ${formatBytes(freed)}`}

@@ -12,14 +12,14 @@ import { Section } from "@/components/ui/section";
 import { Table, TableBody, TableHead, Td, Th } from "@/components/ui/table";
 import { formatBytes } from "@/server/mkosi/size";
 import type { SpaceBuild } from "@/components/artifacts/types";
-import { DeleteOutputsDialog } from "./delete-outputs-dialog";
+import { DeleteArtifactsDialog } from "./delete-artifacts-dialog";
 import { KeepNewest } from "./keep-newest";
 import { UsageBar } from "./usage-bar";
 import { useSpaceRefresh } from "./use-space-refresh";
 
 const ACTIVE_REASON: Record<string, string> = {
-  running: "The build is running: its outputs are still being written",
-  queued: "The build is queued: it has no outputs yet",
+  running: "The build is running: its artifacts are still being written",
+  queued: "The build is queued: it has no artifacts yet",
 };
 
 export function SpacePage() {
@@ -83,7 +83,7 @@ export function SpacePage() {
                 <Th>Profile</Th>
                 <Th>State</Th>
                 <Th>Ended</Th>
-                <Th className="w-[28%]">Outputs on disk</Th>
+                <Th className="w-[28%]">Artifacts on disk</Th>
                 <Th align="right">Apparent</Th>
                 <Th align="right">Log</Th>
                 <Th label="Actions" />
@@ -119,8 +119,8 @@ export function SpacePage() {
                       <Td align="right" className="font-mono text-xs text-slate-500 tabular-nums">{formatBytes(b.logBytes)}</Td>
                       <Td align="right">
                         <span title={reason ?? undefined}>
-                          <Button size="sm" variant="secondary" className="hover:text-red-700" disabled={reason !== null} onClick={() => setDeleting(b)} data-testid="delete-outputs">
-                            Delete outputs
+                          <Button size="sm" variant="secondary" className="hover:text-red-700" disabled={reason !== null} onClick={() => setDeleting(b)} data-testid="delete-artifacts">
+                            Delete artifacts
                           </Button>
                         </span>
                         {ACTIVE_REASON[b.state] ? (
@@ -137,7 +137,7 @@ export function SpacePage() {
           </div>
         )}
       </Section>
-      <DeleteOutputsDialog build={deleting} onClose={() => setDeleting(null)} />
+      <DeleteArtifactsDialog build={deleting} onClose={() => setDeleting(null)} />
     </div>
   );
 }

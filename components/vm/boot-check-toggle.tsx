@@ -1,5 +1,5 @@
 "use client";
-// The profile's "boot-check every successful build" option, saved on its own (vms.setCheckAfterBuild):
+// The profile's "boot-check every successful build" option, saved on its own (vms.setBootCheckAfterBuild):
 // it is not part of the document, so it takes effect without a save and bumps no revision.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -16,7 +16,7 @@ export function BootCheckToggle({ profileId }: { profileId: number }) {
   // controlled checkbox whose state does not change in that handler is put back by React.
   const [asked, setAsked] = useState<boolean | null>(null);
   const set = useMutation(
-    trpc.vms.setCheckAfterBuild.mutationOptions({
+    trpc.vms.setBootCheckAfterBuild.mutationOptions({
       onMutate: () => setError(null),
       onSuccess: (r) => {
         queryClient.setQueryData(trpc.profiles.get.queryKey({ id: profileId }), (old) => (old ? { ...old, bootCheckAfterBuild: r.bootCheckAfterBuild } : old));

@@ -89,7 +89,7 @@ export function VmStartForm({ buildId, upRun, onStarted }: { buildId: number; up
     }),
   );
   const check = useMutation(
-    trpc.vms.check.mutationOptions({
+    trpc.vms.bootCheck.mutationOptions({
       onMutate: () => setError(null),
       onSuccess: onStarted,
       onError: (e) => setError({ action: "The boot check did not start", e: apiError(e) }),

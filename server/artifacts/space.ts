@@ -101,7 +101,7 @@ export interface Deleted {
  * Removes a finished build's output folder (with its conversions, and their jobs' history) and
  * checksum cache, and any workspace leftovers; keeps its log, snapshot and row.
  */
-export async function deleteOutputs(queue: BuildQueue, buildId: number): Promise<Deleted> {
+export async function deleteArtifacts(queue: BuildQueue, buildId: number): Promise<Deleted> {
   const row = getBuildRow(queue, buildId);
   if (!isFinished(row.state) || queue.isActive(buildId))
     throw AppError.field(["buildId"], `build ${buildId} is ${row.state}: its outputs can be deleted once it has ended`, "CONFLICT");
@@ -151,7 +151,7 @@ export async function keepNewest(queue: BuildQueue, profileId: number, keep: num
     if (queue.isActive(r.id) || conversions(queue).isRunningFor(r.id)) continue;
     const p = buildPaths(queue.dataDir, r.id);
     if (!existsSync(p.output) && !existsSync(p.workspace)) continue;
-    deleted.push(await deleteOutputs(queue, r.id));
+    deleted.push(await deleteArtifacts(queue, r.id));
   }
   return { profileId, kept, deleted, freedBytes: deleted.reduce((s, d) => s + d.freedBytes, 0) };
 }

@@ -4,7 +4,7 @@
 // - rootScripts: which files of a profile mkosi runs as root when it builds it (the scripts
 //   by name, their .chroot and .d/ forms, executable credentials, files that settings name),
 //   so a person confirms them before the first build and again after any change.
-// - checkPlan: how "Check with mkosi" writes the project so that `mkosi summary` runs none
+// - checkPlan: how "Validate with mkosi" writes the project so that `mkosi summary` runs none
 //   of it. mkosi runs files while it parses: every executable credential (24 and 25: each
 //   file in mkosi.credentials/ or named by Credentials=), and in 25 and later an executable
 //   mkosi.version, mkosi.rootpw, mkosi.seed, mkosi.machine-id (26: mkosi.snapshot too),
@@ -376,7 +376,7 @@ export interface OutsideSetting {
 export interface CheckPlan {
   /** The files to write for `mkosi summary`: none executable, none that mkosi would run. */
   files: RenderedFile[];
-  /** Files mkosi would run while reading or configuring the project, which the check does not. */
+  /** Files mkosi would run while reading or configuring the project, which the validation does not. */
   notRun: string[];
   /**
    * Settings that would make mkosi read or run files outside the project (a host folder of
@@ -413,7 +413,7 @@ export function checkPlan(all: readonly RenderedFile[], mkosiMajor: number): Che
     const r = resolvePath(s.value, s.file, project);
     if (reads && r.outside) {
       const what = s.key === "Credentials" ? "run the programs there, or read the files there into its summary," : "read files there";
-      outside.push({ ...s, message: `${s.file}: ${s.key}=${s.value} may lead outside the project: mkosi would ${what} while it reads the project, so the check does not run mkosi on it` });
+      outside.push({ ...s, message: `${s.file}: ${s.key}=${s.value} may lead outside the project: mkosi would ${what} while it reads the project, so the validation does not run mkosi on it` });
     } else if (s.key === "Credentials" && credentialsRun) {
       for (const f of credentialFiles(project, r.paths)) if (isExecutable(f)) notRun.add(f.path);
     } else if (configure) for (const p of r.paths) if (project.files.has(p)) notRun.add(p);

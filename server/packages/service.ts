@@ -1,7 +1,7 @@
 // Package indexes as the API sees them: one per set of apt sources (shared by the profiles
 // that have them), refreshed on request and when a use finds it older than a day (never by a
 // timer), with the refresh's progress as events; search, the package check before a build
-// or in the mkosi check, and what a package pulls in, resolved by apt.
+// or in validation with mkosi, and what a package pulls in, resolved by apt.
 import { eq } from "drizzle-orm";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";

@@ -3,7 +3,7 @@ import type { ProfileRow } from "@/server/db/schema";
 import { buildQueue } from "@/server/builds/queue";
 import { packageIndexes } from "@/server/packages/service";
 import { createProfileWithKey, saveProfileWithKey } from "@/server/keys/profiles";
-import { checkWithMkosi } from "@/server/profiles/check";
+import { validateWithMkosi } from "@/server/profiles/validate";
 import { ARCHIVE_LIMITS } from "@/server/profiles/archive";
 import * as profiles from "@/server/profiles/service";
 import * as transfer from "@/server/profiles/transfer";
@@ -52,10 +52,10 @@ export const profilesRouter = router({
     .input(id.extend({ name: z.string().optional() }))
     .mutation(({ ctx, input }) => out(profiles.duplicateProfile(ctx.db, input.id, input.name))),
   /** Renders a document (or a saved profile, by id) into a temporary folder and lets mkosi parse it. */
-  check: procedure
+  validate: procedure
     .input(z.union([z.object({ document: z.unknown() }), id]))
     .mutation(({ ctx, input, signal }) =>
-      checkWithMkosi("document" in input ? input.document : profiles.getProfile(ctx.db, input.id).document, signal, {
+      validateWithMkosi("document" in input ? input.document : profiles.getProfile(ctx.db, input.id).document, signal, {
         packages: async (doc, s) => (await packageIndexes(buildQueue(ctx.db)).check(doc, s)).problems,
       }),
     ),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { buildQueue } from "@/server/builds/queue";
-import { deleteOutputs, keepNewest, spaceUsage } from "@/server/artifacts/space";
+import { deleteArtifacts, keepNewest, spaceUsage } from "@/server/artifacts/space";
 import { procedure, router } from "./trpc";
 
 const positive = z.number().int().positive();
@@ -9,7 +9,7 @@ export const spaceRouter = router({
   /** Free space, and what each build and the shared cache take in the data folder. */
   usage: procedure.query(({ ctx }) => spaceUsage(buildQueue(ctx.db))),
   /** Removes one ended build's outputs (keeps its log and snapshot). */
-  deleteOutputs: procedure.input(z.object({ buildId: positive })).mutation(({ ctx, input }) => deleteOutputs(buildQueue(ctx.db), input.buildId)),
+  deleteArtifacts: procedure.input(z.object({ buildId: positive })).mutation(({ ctx, input }) => deleteArtifacts(buildQueue(ctx.db), input.buildId)),
   /** Deletes the outputs of all but the newest `keep` ended builds of a profile. */
   keepNewest: procedure
     .input(z.object({ profileId: positive, keep: z.number().int().min(0).max(10_000) }))

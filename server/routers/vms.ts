@@ -22,7 +22,7 @@ export const vmsRouter = router({
     return vms.startVm(vms.vms(ctx.db), buildId, options);
   }),
   /** Boots the build and checks it: login, root format, overlay, persistent data, systemd-boot, UKI. */
-  check: procedure
+  bootCheck: procedure
     .input(vmOptions.extend({ loginTimeoutS: whole("loginTimeoutS", LOGIN_TIMEOUT_S).optional() }))
     .mutation(({ ctx, input }) => {
       const { buildId, ...options } = input;
@@ -55,7 +55,7 @@ export const vmsRouter = router({
       })();
     }),
   /** Boot-check every successful build of this profile. */
-  setCheckAfterBuild: procedure
+  setBootCheckAfterBuild: procedure
     .input(z.object({ profileId: positive, enabled: z.boolean() }))
     .mutation(({ ctx, input }) => vms.setBootCheckAfterBuild(ctx.db, input.profileId, input.enabled)),
 });

@@ -70,15 +70,15 @@ describe("space", () => {
 
   it("refuses to delete the outputs of a running or queued build, and of an unknown one", async () => {
     for (const f of [b.r5!, b.q7!]) {
-      const e = await failure(api.space.deleteOutputs({ buildId: f.id }));
+      const e = await failure(api.space.deleteArtifacts({ buildId: f.id }));
       expect(e.code).toBe("CONFLICT");
       expect(existsSync(f.paths.output)).toBe(true);
     }
-    expect((await failure(api.space.deleteOutputs({ buildId: 9999 }))).code).toBe("NOT_FOUND");
+    expect((await failure(api.space.deleteArtifacts({ buildId: 9999 }))).code).toBe("NOT_FOUND");
   });
 
   it("deletes one build's outputs and workspace, keeping its log and snapshot", async () => {
-    const r = await api.space.deleteOutputs({ buildId: b.o4!.id });
+    const r = await api.space.deleteArtifacts({ buildId: b.o4!.id });
     expect(r.buildId).toBe(b.o4!.id);
     expect(r.freedBytes).toBeGreaterThanOrEqual(5_000);
     expect(existsSync(b.o4!.paths.output)).toBe(false);

@@ -402,7 +402,7 @@ describe("conversion history", () => {
     expect(rowsOf(hist.id)).toHaveLength(3);
 
     const running = await api.artifacts.convert({ buildId: hist.id, name: DISK, format: "xz" });
-    const e = await failure(api.space.deleteOutputs({ buildId: hist.id }));
+    const e = await failure(api.space.deleteArtifacts({ buildId: hist.id }));
     expect(e.code).toBe("CONFLICT");
     expect(existsSync(join(hist.paths.output, "img_1.qcow2"))).toBe(true);
     expect((await api.artifacts.cancelConversion({ jobId: running.id })).state).toBe("cancelled");
@@ -418,7 +418,7 @@ describe("conversion history", () => {
     }
     expect(rowsOf(hist.id)).toHaveLength(4);
 
-    await api.space.deleteOutputs({ buildId: hist.id });
+    await api.space.deleteArtifacts({ buildId: hist.id });
     expect(existsSync(hist.paths.output)).toBe(false);
     expect(rowsOf(hist.id)).toEqual([]);
     expect(await api.artifacts.conversions({ buildId: hist.id })).toEqual([]);

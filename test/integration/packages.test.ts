@@ -1,7 +1,7 @@
 // The package index for real: apt-get update of Debian 12's main (and its updates and security
 // suites, as the Debian preset has them) through this machine's mirror, into a private apt
 // configuration under a temporary data folder; search, "did you mean", a virtual package, the
-// pull-in resolved by apt, the check in profiles.check and the refusal at build start (412,
+// pull-in resolved by apt, the check in profiles.validate and the refusal at build start (412,
 // no build folder), no network (the last index stays), and a build's manifest and SBOM.
 // Fetches about 9 MB once; later runs reuse the lists kept under the temporary folder.
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
@@ -113,7 +113,7 @@ describe("the index of the Debian preset's repositories", () => {
     const { hits } = await api.packages.search({ profileId, q: "opnssh-server" });
     expect(hits.find((h) => h.name === "opnssh-server")).toBeUndefined();
     const bad = withPackages(doc, ["opnssh-server"]);
-    const check = await api.profiles.check({ document: bad });
+    const check = await api.profiles.validate({ document: bad });
     const at = bad.settings.Packages!.indexOf("opnssh-server");
     const problem = check.problems.find((p) => JSON.stringify(p.path) === JSON.stringify(["settings", "Packages", at]));
     expect(problem).toMatchObject({ severity: "error", message: expect.stringMatching(/'opnssh-server' is not in this profile's repositories: did you mean openssh-server/) });

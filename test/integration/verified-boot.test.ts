@@ -116,7 +116,7 @@ describe("the verified-boot preset", () => {
     plainProfile = await server.api.mutation<Outputs["profiles"]["get"]>("profiles.create", { name: "plain", presetId: "immutable-debian-13" });
     plainBuild = server.api.mutation<Outputs["builds"]["start"]>("builds.start", { profileId: plainProfile.id }).then((b) => server.api.waitForBuild(b.id));
     plainBuild.catch(() => undefined);
-    const run = await server.api.mutation<Run>("vms.check", { buildId: verifiedBuild });
+    const run = await server.api.mutation<Run>("vms.bootCheck", { buildId: verifiedBuild });
     // Secure Boot firmware with SMM, and a TPM.
     expect(run.command!.join(" ")).toMatch(/OVMF_CODE[^ ]*secboot\.fd/);
     expect(run.command).toContain("q35,smm=on");
@@ -144,7 +144,7 @@ describe("the plain Debian 13 preset", () => {
     const b = await plainBuild;
     if (b.state !== "succeeded") console.log(b.message, b.failureLines);
     expect(b.state).toBe("succeeded");
-    const run = await api.mutation<Run>("vms.check", { buildId: b.id });
+    const run = await api.mutation<Run>("vms.bootCheck", { buildId: b.id });
     expect(run.command).toContain("q35");
     const done = await checked(b.id, run.id);
     console.log(`plain boot check ${done.id}:\n${report(done)}`);

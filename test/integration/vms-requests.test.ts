@@ -43,7 +43,7 @@ describe("a build for another architecture", () => {
   it("is refused for a boot check and for a console, at once and with the reason, and no VM run is recorded", async () => {
     const arm = await builtFor({ Architecture: "arm64" });
     const why = /build \d+ is an arm64 image \(Architecture=arm64\) and the VMs here run x86-64 \(qemu-system-x86_64\): it cannot boot in them/;
-    await expect(api.vms.check({ buildId: arm.id })).rejects.toMatchObject({ code: "PRECONDITION_FAILED", message: expect.stringMatching(why) });
+    await expect(api.vms.bootCheck({ buildId: arm.id })).rejects.toMatchObject({ code: "PRECONDITION_FAILED", message: expect.stringMatching(why) });
     await expect(api.vms.start({ buildId: arm.id })).rejects.toMatchObject({ code: "PRECONDITION_FAILED", cause: { problems: [{ path: ["buildId"] }] } });
     expect(db.select().from(vmRuns).all()).toEqual([]);
   });
@@ -61,7 +61,7 @@ describe("bad VM requests", () => {
     await expect(api.vms.start({ buildId: cancelled.id })).rejects.toThrow(/only a successful build has an image to boot/);
     const empty = await H.fakeBuild(db, dataDir, "succeeded");
     await expect(api.vms.start({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
-    await expect(api.vms.check({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
+    await expect(api.vms.bootCheck({ buildId: empty.id })).rejects.toThrow(/has no disk image to boot/);
     const good = await builtFor({});
     await expect(api.vms.start({ buildId: good.id, memoryMib: 100 })).rejects.toThrow(/memoryMib[\s\S]*at least 512/);
     await expect(api.vms.start({ buildId: good.id, cpus: 0 })).rejects.toThrow(/cpus[\s\S]*at least 1/);

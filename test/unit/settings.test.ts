@@ -243,7 +243,7 @@ async function summarize(settings: Record<string, unknown>): Promise<{ conf: str
   await writeFile(join(project, "mkosi.conf"), conf);
   const r = await execa("mkosi", ["--json", "summary"], { cwd: project, reject: false, timeout: 60_000 });
   const image = r.exitCode === 0 ? ((JSON.parse(r.stdout) as { Images: Record<string, unknown>[] }).Images[0] ?? {}) : {};
-  // The product's own read-back: what "Check with mkosi" would report.
+  // The product's own read-back: what "Validate with mkosi" would report.
   return { conf, exitCode: r.exitCode ?? -1, problems: mkosiMessages(r.stderr), image, misread: readBack(doc, image, mkosiMajor) };
 }
 

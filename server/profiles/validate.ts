@@ -1,9 +1,9 @@
-// "Check with mkosi": render the profile into a temporary folder and let the installed mkosi
+// "Validate with mkosi": render the profile into a temporary folder and let the installed mkosi
 // parse it (`mkosi --json summary`, no build). mkosi's complaints are tied to form fields
 // where the message or the value mkosi read back tells which field it is.
 //
 // mkosi runs some project files while it parses (executable credentials; in 25 and later an
-// executable mkosi.version and the like): the check writes no file with a run bit, leaves out
+// executable mkosi.version and the like): the validation writes no file with a run bit, leaves out
 // those mkosi 25 would refuse to read instead, and says which files were not run
 // (server/mkosi/scripts.ts decides). A project whose settings lead mkosi to files outside it
 // is not handed to mkosi at all. Credentials never come back in the summary.
@@ -34,7 +34,7 @@ export interface CheckResult {
   problems: CheckProblem[];
   /** mkosi's view of the image (Images[0] of the summary) when it parsed; credentials' values hidden. */
   summary?: Record<string, unknown>;
-  /** Files of the project mkosi would run while reading it (or right after, in a build), which the check did not run. */
+  /** Files of the project mkosi would run while reading it (or right after, in a build), which the validation did not run. */
   notRun: string[];
   durationMs: number;
 }
@@ -47,7 +47,7 @@ export interface CheckOptions {
   packages?: (doc: ProfileDocument, signal?: AbortSignal) => Promise<CheckProblem[]>;
 }
 
-export async function checkWithMkosi(input: unknown, signal?: AbortSignal, opts: CheckOptions = {}): Promise<CheckResult> {
+export async function validateWithMkosi(input: unknown, signal?: AbortSignal, opts: CheckOptions = {}): Promise<CheckResult> {
   const started = Date.now();
   const done = (r: Omit<CheckResult, "durationMs">): CheckResult => ({ ...r, durationMs: Date.now() - started });
 

@@ -1,4 +1,4 @@
-// "Check with mkosi" against the real mkosi and systemd-repart installed on this machine.
+// "Validate with mkosi" against the real mkosi and systemd-repart installed on this machine.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,16 +8,16 @@ import { mkosiVersion } from "@/server/host/facts";
 import { PRESETS } from "@/server/mkosi/presets";
 import { needsSigningKey } from "@/server/mkosi/verity";
 import type { ProfileDocument, RawFile } from "@/server/mkosi/profile";
-import { checkWithMkosi, HIDDEN_CREDENTIAL } from "@/server/profiles/check";
+import { validateWithMkosi, HIDDEN_CREDENTIAL } from "@/server/profiles/validate";
 
 const host = { osId: "debian", aptRepositories: [{ uri: "http://mirror.example.invalid/debian", suites: ["bookworm"], components: ["main"] }] };
 const debian = (): ProfileDocument => structuredClone(PRESETS.find((p) => p.id === "immutable-debian-12")!.build(host));
 
-describe("checkWithMkosi", () => {
+describe("validateWithMkosi", () => {
   it.each(PRESETS.map((p) => [p.id, p] as const))("passes the %s preset and names the mkosi version", async (_id, preset) => {
     // A preset that signs is checked as a profile made of it is: with a key chosen (mkosi summary reads no key).
     const built = preset.build(host);
-    const r = await checkWithMkosi(needsSigningKey(built) ? { ...built, signingKey: "some-key" } : built);
+    const r = await validateWithMkosi(needsSigningKey(built) ? { ...built, signingKey: "some-key" } : built);
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.mkosiVersion).toMatch(/^2\d(\.\d+)?/);
@@ -27,7 +27,7 @@ describe("checkWithMkosi", () => {
   it("passes a profile that sets CompressOutput=no (mkosi's summary calls it none)", async () => {
     const doc = debian();
     doc.settings.CompressOutput = "no";
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(r.summary?.CompressOutput).toBe("none");
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
@@ -36,7 +36,7 @@ describe("checkWithMkosi", () => {
   it("ties an unknown setting to the raw setting that holds it", async () => {
     const doc = debian();
     doc.rawSettings.push({ section: "Content", key: "FrobnicateImage", value: "yes" });
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(r.ok).toBe(false);
     expect(r.problems).toContainEqual(expect.objectContaining({ path: ["rawSettings", 0], severity: "error" }));
     expect(r.problems[0]!.message).toMatch(/Unknown setting FrobnicateImage/);
@@ -45,7 +45,7 @@ describe("checkWithMkosi", () => {
   it("reports a misspelt repart key as a warning on its partition", async () => {
     const doc = debian();
     doc.partitions[1]!.extra.push({ key: "SizeMinByte", value: "1G" });
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(r.ok).toBe(true);
     expect(r.problems).toEqual([
       expect.objectContaining({ path: ["partitions", 1], severity: "warning", message: expect.stringMatching(/Unknown key 'SizeMinByte'/) }),
@@ -56,7 +56,7 @@ describe("checkWithMkosi", () => {
     const doc = debian();
     // A raw Packages= line appends to the model's list, so mkosi's view differs from the form's.
     doc.rawSettings.push({ section: "Content", key: "Packages", value: "htop" });
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(r.ok).toBe(false);
     expect(r.problems).toContainEqual(expect.objectContaining({ path: ["settings", "Packages"], message: expect.stringContaining("htop") }));
   });
@@ -64,7 +64,7 @@ describe("checkWithMkosi", () => {
   it("stops at the form's own rules before running mkosi", async () => {
     const doc = debian();
     doc.partitions = doc.partitions.filter((p) => p.type !== "esp");
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(r.ok).toBe(false);
     expect(r.mkosiVersion).toBeNull();
     expect(r.problems[0]).toMatchObject({ path: ["partitions"], message: expect.stringMatching(/ESP/) });
@@ -73,7 +73,7 @@ describe("checkWithMkosi", () => {
 
 // mkosi 24 runs every executable credential while it parses a project, `summary` included; 25
 // and later also an executable mkosi.version and the like. The check must run none of them.
-describe("checkWithMkosi runs no project code", () => {
+describe("validateWithMkosi runs no project code", () => {
   let markers: string;
   let mkosiMajor: number;
   beforeAll(async () => {
@@ -91,7 +91,7 @@ describe("checkWithMkosi runs no project code", () => {
   it("does not run an executable credential, names it, and shows no credential's value", async () => {
     const doc = debian();
     doc.rawFiles.push(raw("mkosi.credentials/evil", script("credential"), 0o755), raw("mkosi.credentials/plain", "plain-secret-value\n", 0o644));
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(existsSync(join(markers, "credential"))).toBe(false);
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
@@ -113,7 +113,7 @@ describe("checkWithMkosi runs no project code", () => {
       raw("mkosi.conf.d/10-sub/mkosi.credentials/nested", script("nested"), 0o700),
     );
     doc.settings.WithDocs = false;
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(existsSync(join(markers, "named"))).toBe(false);
     expect(existsSync(join(markers, "nested"))).toBe(false);
     expect(r.problems.filter((p) => p.severity === "error")).toEqual([]);
@@ -128,7 +128,7 @@ describe("checkWithMkosi runs no project code", () => {
       await writeFile(join(host, "outside"), script("outside"), { mode: 0o755 });
       const doc = debian();
       doc.rawSettings.push({ section: credentialsSection(), key: "Credentials", value: host });
-      const r = await checkWithMkosi(doc);
+      const r = await validateWithMkosi(doc);
       expect(existsSync(join(markers, "outside"))).toBe(false);
       expect(r.ok).toBe(false);
       expect(r.summary).toBeUndefined();
@@ -143,7 +143,7 @@ describe("checkWithMkosi runs no project code", () => {
   it("never runs an executable mkosi.version (mkosi 25 and later would, while parsing)", async () => {
     const doc = debian();
     doc.rawFiles.push(raw("mkosi.version", script("version"), 0o755));
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(existsSync(join(markers, "version"))).toBe(false);
     expect(r.notRun).toEqual(mkosiMajor >= 25 ? ["mkosi.version"] : []);
   });
@@ -151,7 +151,7 @@ describe("checkWithMkosi runs no project code", () => {
   it("does not run a configure script, and says so", async () => {
     const doc = debian();
     doc.rawFiles.push(raw("mkosi.configure", `${script("configure")}cat\n`, 0o755));
-    const r = await checkWithMkosi(doc);
+    const r = await validateWithMkosi(doc);
     expect(existsSync(join(markers, "configure"))).toBe(false);
     expect(r.notRun).toEqual(["mkosi.configure"]);
   });

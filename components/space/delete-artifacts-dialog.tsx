@@ -8,11 +8,11 @@ import { Dialog } from "@/components/ui/dialog";
 import { formatBytes } from "@/server/mkosi/size";
 import type { SpaceBuild } from "@/components/artifacts/types";
 
-export function DeleteOutputsDialog({ build, onClose }: { build: SpaceBuild | null; onClose: () => void }) {
+export function DeleteArtifactsDialog({ build, onClose }: { build: SpaceBuild | null; onClose: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const del = useMutation(
-    trpc.space.deleteOutputs.mutationOptions({
+    trpc.space.deleteArtifacts.mutationOptions({
       onSuccess: (_r, input) => {
         void queryClient.invalidateQueries({ queryKey: trpc.space.usage.queryKey() });
         void queryClient.invalidateQueries({ queryKey: trpc.artifacts.list.queryKey({ buildId: input.buildId }) });
@@ -28,15 +28,15 @@ export function DeleteOutputsDialog({ build, onClose }: { build: SpaceBuild | nu
     <Dialog
       open={build !== null}
       onClose={close}
-      testId="delete-outputs-dialog"
-      title={build ? `Delete the outputs of build #${build.buildId}?` : ""}
+      testId="delete-artifacts-dialog"
+      title={build ? `Delete the artifacts of build #${build.buildId}?` : ""}
       description="The image files and their conversions are removed. The build's record, log and the files it was built from stay."
       onSubmit={() => build && del.mutate({ buildId: build.buildId })}
       footer={
         <>
           <Button onClick={close}>Keep them</Button>
-          <Button type="submit" variant="danger" disabled={del.isPending} data-testid="confirm-delete-outputs">
-            {del.isPending ? "Deleting…" : "Delete outputs"}
+          <Button type="submit" variant="danger" disabled={del.isPending} data-testid="confirm-delete-artifacts">
+            {del.isPending ? "Deleting…" : "Delete artifacts"}
           </Button>
         </>
       }
