@@ -42,7 +42,7 @@ export interface JobContext {
 /** The exact mkosi command line of a build. */
 export function mkosiArgv(
   paths: BuildPaths,
-  opts: { dataDir: string; incremental: boolean; profileId: number | null; mkosi?: readonly string[]; signing?: { key: string; certificate: string; mkosiMajor: number } },
+  opts: { dataDir: string; packageCache: string; incremental: boolean; profileId: number | null; mkosi?: readonly string[]; signing?: { key: string; certificate: string; mkosiMajor: number } },
 ): string[] {
   return [
     ...(opts.mkosi ?? ["mkosi"]),
@@ -51,7 +51,7 @@ export function mkosiArgv(
     "--directory", paths.project,
     "--output-dir", paths.output,
     "--workspace-dir", paths.workspace,
-    "--package-cache-dir", packageCacheDir(opts.dataDir),
+    "--package-cache-dir", opts.packageCache,
     ...(opts.incremental ? ["--cache-dir", incrementalCacheDir(opts.dataDir, opts.profileId), "--incremental=yes"] : []),
     "--force",
     "build",
@@ -128,9 +128,10 @@ export async function runBuild(ctx: JobContext, id: number, signal: AbortSignal)
     const doc = await readBuildProfile(paths);
     const signing = doc.signingKey !== undefined ? { key: keyPaths(ctx.dataDir, doc.signingKey).key, certificate: paths.certificate, mkosiMajor: majorOf(installed?.version ?? row.mkosiVersion) ?? DEFAULT_MKOSI_MAJOR } : undefined;
     if (signing && !(await lstat(signing.key).catch(() => undefined))) throw new Error(`the signing key '${doc.signingKey}' is no longer in the key store`);
-    const argv = mkosiArgv(paths, { dataDir: ctx.dataDir, incremental: row.incremental, profileId: row.profileId, mkosi: ctx.mkosi, signing });
+    const packageCache = packageCacheDir(ctx.dataDir, doc.settings);
+    const argv = mkosiArgv(paths, { dataDir: ctx.dataDir, packageCache, incremental: row.incremental, profileId: row.profileId, mkosi: ctx.mkosi, signing });
     // Made up front, so a fresh data folder does not rely on mkosi creating them.
-    await mkdir(packageCacheDir(ctx.dataDir), { recursive: true });
+    await mkdir(packageCache, { recursive: true });
     if (row.incremental) await mkdir(incrementalCacheDir(ctx.dataDir, row.profileId), { recursive: true });
     await mkdir(paths.workspace, { recursive: true });
     update(ctx.db, id, { state: "running", startedAt: new Date(), command: argv, mkosiVersion: installed?.version ?? row.mkosiVersion });

@@ -41,10 +41,16 @@ export function buildPaths(dataDir: string, id: number): BuildPaths {
 export const PACKAGE_CACHE_ENV = "IMAGE_STUDIO_PACKAGE_CACHE";
 
 /**
- * mkosi --package-cache-dir: downloaded packages, shared by every build; in the data folder
- * unless IMAGE_STUDIO_PACKAGE_CACHE names another (the test suite shares one between servers).
+ * mkosi --package-cache-dir: downloaded packages, shared by every build of the same release;
+ * in the data folder unless IMAGE_STUDIO_PACKAGE_CACHE names another (the test suite shares
+ * one between servers). One folder per distribution~release~architecture, the key of mkosi's
+ * own default: apt runs unlocked inside mkosi, so two releases building at once must not share
+ * a download folder, and each release keeps its own lists between builds.
  */
-export const packageCacheDir = (dataDir: string, env: Record<string, string | undefined> = process.env) =>
+export const packageCacheDir = (dataDir: string, release: { Distribution?: string; Release?: string; Architecture?: string }, env: Record<string, string | undefined> = process.env) =>
+  join(packageCacheRoot(dataDir, env), [release.Distribution, release.Release, release.Architecture].map((v) => (v ?? "default").replace(/[^A-Za-z0-9._-]/g, "_")).join("~"));
+
+export const packageCacheRoot = (dataDir: string, env: Record<string, string | undefined> = process.env) =>
   env[PACKAGE_CACHE_ENV] ? resolve(env[PACKAGE_CACHE_ENV]) : join(dataDir, "cache", "packages");
 
 /**

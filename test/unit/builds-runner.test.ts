@@ -13,7 +13,7 @@ import { toolDef } from "@/server/host/tools";
 import { PRESETS } from "@/server/mkosi/presets";
 import { profileDocumentSchema } from "@/server/mkosi/profile";
 import { LogStore } from "@/server/builds/log-store";
-import { buildPaths } from "@/server/builds/paths";
+import { buildPaths, packageCacheDir } from "@/server/builds/paths";
 import { isAlive, processesMentioning } from "@/server/builds/procs";
 import { CANCEL_GRACE_MS, PTY_COLS, PTY_ROWS, runUnderPty, type PtyRunResult } from "@/server/builds/runner";
 
@@ -198,30 +198,37 @@ describe("cancel", () => {
 
 describe("the mkosi command line", () => {
   const paths = buildPaths("/data", 12);
-  it("builds in the build's folder with the shared package cache", () => {
-    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3 })).toEqual([
+  const packageCache = packageCacheDir("/data", { Distribution: "debian", Release: "trixie" }, {});
+  it("keeps one package cache per distribution, release and architecture, as mkosi's own default does", () => {
+    expect(packageCacheDir("/data", { Distribution: "debian", Release: "bookworm", Architecture: "x86-64" }, {})).toBe("/data/cache/packages/debian~bookworm~x86-64");
+    expect(packageCacheDir("/data", {}, { IMAGE_STUDIO_PACKAGE_CACHE: "/srv/pkgs/" })).toBe("/srv/pkgs/default~default~default");
+    // A value is a folder name, never a path.
+    expect(packageCacheDir("/data", { Release: "../x" }, {})).toBe("/data/cache/packages/default~.._x~default");
+  });
+  it("builds in the build's folder with its release's package cache", () => {
+    expect(mkosiArgv(paths, { dataDir: "/data", packageCache, incremental: false, profileId: 3 })).toEqual([
       "mkosi",
       "--directory", "/data/builds/12/project",
       "--output-dir", "/data/builds/12/output",
       "--workspace-dir", "/data/builds/12/workspace",
-      "--package-cache-dir", "/data/cache/packages",
+      "--package-cache-dir", "/data/cache/packages/debian~trixie~default",
       "--force",
       "build",
     ]);
   });
   it("names the key store's files for a signed build by path, for the mkosi that builds", () => {
     const signing = { key: "/data/keys/k/key.pem", certificate: "/data/builds/12/signing-certificate.pem" };
-    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 24 } }).slice(1, 5)).toEqual([
+    expect(mkosiArgv(paths, { dataDir: "/data", packageCache, incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 24 } }).slice(1, 5)).toEqual([
       "--secure-boot-key=/data/keys/k/key.pem",
       "--secure-boot-certificate=/data/builds/12/signing-certificate.pem",
       "--verity-key=/data/keys/k/key.pem",
       "--verity-certificate=/data/builds/12/signing-certificate.pem",
     ]);
     // 25 added keys of its own for the PCR signature.
-    expect(mkosiArgv(paths, { dataDir: "/data", incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 26 } })).toContain("--sign-expected-pcr-key=/data/keys/k/key.pem");
+    expect(mkosiArgv(paths, { dataDir: "/data", packageCache, incremental: false, profileId: 3, signing: { ...signing, mkosiMajor: 26 } })).toContain("--sign-expected-pcr-key=/data/keys/k/key.pem");
   });
   it("adds the profile's own incremental cache when asked", () => {
-    const argv = mkosiArgv(paths, { dataDir: "/data", incremental: true, profileId: 3 });
+    const argv = mkosiArgv(paths, { dataDir: "/data", packageCache, incremental: true, profileId: 3 });
     expect(argv.slice(-5)).toEqual(["--cache-dir", "/data/cache/incremental/profile-3", "--incremental=yes", "--force", "build"]);
   });
 });
