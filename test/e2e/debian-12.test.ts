@@ -148,6 +148,8 @@ const terminalText = (page: Page) => page.locator("[data-testid=log-terminal] .x
 const buildState = (page: Page) => page.getByTestId("build-header").getByTestId("build-state").getAttribute("data-state");
 
 let first: BuildDetail;
+/** The package cache a build's mkosi was given. */
+const packageCacheOf = (b: BuildDetail) => b.command![b.command!.indexOf("--package-cache-dir") + 1]!;
 let firstLog: string;
 /** The persistent profile's build, started early so it builds while the image above boots. */
 let persistentId: number;
@@ -267,8 +269,9 @@ describe("a real build of the Debian preset", () => {
     expect(first.steps.every((s) => s.endedAt !== null && s.durationMs! >= 0)).toBe(true);
     expect(first.steps.find((s) => s.name === "Building immutable-debian image")!.durationMs!).toBeGreaterThan(30_000);
     expect((await api().query<{ path: string }[]>("builds.files", { id: first.id })).map((f) => f.path)).toContain("mkosi.conf");
-    // The shared package cache holds the packages, for every later build of the suite.
-    const debs = (await execa("find", [TEST_PACKAGE_CACHE, "-name", "*.deb"])).stdout.split("\n").filter(Boolean);
+    // The shared package cache holds the packages, in Debian 12's own folder, for every later build of the suite.
+    expect(packageCacheOf(first)).toBe(join(TEST_PACKAGE_CACHE, "debian~bookworm~x86-64"));
+    const debs = (await execa("find", [packageCacheOf(first), "-name", "*.deb"])).stdout.split("\n").filter(Boolean);
     expect(debs.length).toBeGreaterThan(50);
   });
 
@@ -355,10 +358,11 @@ describe("a root build of the same project", () => {
         // its lists and binary caches beside them (a whole-folder copy met a file apt had just
         // renamed away); root's mkosi fetches the lists itself.
         const cache = join(work, "cache");
-        const debs = (await execa("find", [TEST_PACKAGE_CACHE, "-name", "partial", "-prune", "-o", "-name", "*.deb", "-print"])).stdout.split("\n").filter(Boolean);
+        const shared = packageCacheOf(first);
+        const debs = (await execa("find", [shared, "-name", "partial", "-prune", "-o", "-name", "*.deb", "-print"])).stdout.split("\n").filter(Boolean);
         expect(debs.length).toBeGreaterThan(100);
         for (const deb of debs) {
-          const to = join(cache, relative(TEST_PACKAGE_CACHE, deb));
+          const to = join(cache, relative(shared, deb));
           await mkdir(dirname(to), { recursive: true });
           await copyFile(deb, to);
         }
