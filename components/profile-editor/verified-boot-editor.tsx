@@ -29,6 +29,9 @@ export function VerifiedBootEditor({ doc, setDoc }: { doc: ProfileDocument; setD
   const generate = useMutation(
     trpc.keys.generate.mutationOptions({
       onSuccess: (k) => {
+        // The answer is the new key's entry: in the list at once, so the choice below never
+        // waits for the refetch with the key shown as missing.
+        queryClient.setQueryData(trpc.keys.list.queryKey(), (list) => [...(list ?? []).filter((x) => x.id !== k.id), k]);
         void queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
         setDoc((d) => ({ ...d, signingKey: k.id }));
         setNewId("");

@@ -111,7 +111,7 @@ describe("starting a build", () => {
     const done = await finished(b.id);
     expect(done.state).toBe("succeeded");
     expect(done.exitCode).toBe(0);
-    expect(done.command).toEqual([FAKE, "--directory", paths.project, "--output-dir", paths.output, "--workspace-dir", paths.workspace, "--package-cache-dir", join(dataDir, "cache", "packages"), "--force", "build"]);
+    expect(done.command).toEqual([FAKE, "--directory", paths.project, "--output-dir", paths.output, "--workspace-dir", paths.workspace, "--package-cache-dir", join(dataDir, "cache", "packages", "debian~bookworm~x86-64"), "--force", "build"]);
     expect(done.mkosiVersion).toMatch(/^\d+/);
     expect(done.steps.map((s) => [s.depth, s.name])).toEqual([[0, "Building fake image"], [1, "Installing Debian"], [1, "Generating disk image"], [1, "Saving manifest"]]);
     expect(done.steps.every((s) => s.endedAt !== null && s.durationMs! >= 0)).toBe(true);
