@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FIRMWARE_CANDIDATES } from "@/server/vms/qemu-args";
 import { Cleanup, cpuMeter, fixed, loadText, median, percentile, printMachine, rerunCommand, runMain, table, waitForQuiet, type CpuUse } from "./lib/common";
-import { startNextServer, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
+import { startNextServer, untilLoginPrompt, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
 
 type VmRunView = Outputs["vms"]["start"];
 
@@ -193,26 +193,12 @@ await runMain(cleanup, async () => {
     const started = performance.now();
     const run = await api.mutation<VmRunView>("vms.start", { buildId, ...(MEMORY !== undefined ? { memoryMib: MEMORY } : {}), ...(CPUS !== undefined ? { cpus: CPUS } : {}) });
     liveRun = run.id;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), TIMEOUT_S * 1000);
     const watch = new PromptWatch();
     let firstByte = NaN;
-    let login = NaN;
-    try {
-      for await (const e of api.subscribe("vms.console", { runId: run.id }, abort.signal)) {
-        if (e.event) continue; // tRPC's own events (connected, ping)
-        if (Number.isNaN(firstByte)) firstByte = performance.now();
-        if (watch.feed((JSON.parse(e.data) as { text: string }).text)) {
-          login = performance.now();
-          break;
-        }
-      }
-    } catch (e) {
-      if (!abort.signal.aborted) throw e;
-    } finally {
-      clearTimeout(timer);
-      abort.abort();
-    }
+    const login = await untilLoginPrompt(api, run.id, TIMEOUT_S, (text) => {
+      if (Number.isNaN(firstByte)) firstByte = performance.now();
+      return watch.feed(text);
+    });
     const cpuUse = cpu(); // before the stop: only the boot counts
     const stopped = await api.mutation<VmRunView>("vms.stop", { runId: run.id });
     liveRun = undefined;

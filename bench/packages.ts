@@ -145,71 +145,65 @@ await runMain(cleanup, async () => {
   cleanup.add("plain apt folder", () => rm(plainDir, { recursive: true, force: true }));
   await plainUpdate(plainDir, spec); // its lists, so its warm runs are warm too
   const rows: (string | number)[][] = [];
-  const warm: { ours: number[]; plain: number[] } = { ours: [], plain: [] };
-  for (let i = 0; i < RUNS; i++) {
-    await waitForQuiet(QUIET);
-    const order = i % 2 === 0 ? (["ours", "plain"] as const) : (["plain", "ours"] as const);
-    const got: Record<string, number> = {};
-    for (const side of order) {
-      if (side === "ours") {
-        const t0 = performance.now();
-        const s = await indexes.refresh(spec);
-        got.ours = ms(t0);
-        if (s.error) throw new Error(`refresh failed: ${s.error}`);
-      } else got.plain = await plainUpdate(plainDir, spec);
-    }
-    warm.ours.push(got.ours!);
-    warm.plain.push(got.plain!);
-    rows.push(["warm", i + 1, order[0], fixed(got.ours! / 1000, 2), fixed(got.plain! / 1000, 2), fixed(got.ours! / got.plain!, 2)]);
-  }
-  // A changed list (as after a point release): the big list's time moved, so the refresh reads
-  // all of it again and diffs it against its rows (apt itself fetches nothing more).
-  const changed: { ours: number[]; plain: number[] } = { ours: [], plain: [] };
-  const big = (await listFiles(aptPaths(dataDir, spec.key), spec)).sort((a, b) => b.size - a.size)[0]!;
-  for (let i = 0; i < RUNS; i++) {
-    await waitForQuiet(QUIET);
-    const order = i % 2 === 0 ? (["ours", "plain"] as const) : (["plain", "ours"] as const);
-    const got: Record<string, number> = {};
-    for (const side of order) {
-      if (side === "ours") {
-        await utimes(big.path, new Date(), new Date(Date.now() - 60_000 * (i + 1)));
-        const t0 = performance.now();
-        const s = await indexes.refresh(spec);
-        got.ours = ms(t0);
-        if (s.error) throw new Error(`refresh failed: ${s.error}`);
-      } else got.plain = await plainUpdate(plainDir, spec);
-    }
-    changed.ours.push(got.ours!);
-    changed.plain.push(got.plain!);
-    rows.push(["changed list", i + 1, order[0], fixed(got.ours! / 1000, 2), fixed(got.plain! / 1000, 2), fixed(got.ours! / got.plain!, 2)]);
-  }
-  const cold: { ours: number[]; plain: number[] } = { ours: [], plain: [] };
-  if (args.cold)
-    for (let i = 0; i < COLD_RUNS; i++) {
+  /** Times both sides `runs` times, alternating which goes first, each pair on a quiet machine. */
+  const alternate = async (kind: string, runs: number, ours: (i: number) => Promise<number>, plain: () => Promise<number>) => {
+    const got = { ours: [] as number[], plain: [] as number[] };
+    for (let i = 0; i < runs; i++) {
       await waitForQuiet(QUIET);
       const order = i % 2 === 0 ? (["ours", "plain"] as const) : (["plain", "ours"] as const);
-      const got: Record<string, number> = {};
-      for (const side of order) {
-        const dir = await mkdtemp(join(tmpdir(), `bench-packages-cold-${side}-`));
-        try {
-          if (side === "ours") {
+      for (const side of order) got[side].push(await (side === "ours" ? ours(i) : plain()));
+      const [o, p] = [got.ours[i]!, got.plain[i]!];
+      rows.push([kind, i + 1, order[0], fixed(o / 1000, 2), fixed(p / 1000, 2), fixed(o / p, 2)]);
+    }
+    return got;
+  };
+  const timedRefresh = async (q = indexes) => {
+    const t0 = performance.now();
+    const s = await q.refresh(spec);
+    const t = ms(t0);
+    if (!s.available || s.error) throw new Error(`refresh failed: ${s.error}`);
+    return t;
+  };
+  const warm = await alternate("warm", RUNS, () => timedRefresh(), () => plainUpdate(plainDir, spec));
+  // A changed list (as after a point release): the big list's time moved, so the refresh reads
+  // all of it again and diffs it against its rows (apt itself fetches nothing more).
+  const big = (await listFiles(aptPaths(dataDir, spec.key), spec)).sort((a, b) => b.size - a.size)[0]!;
+  const changed = await alternate(
+    "changed list",
+    RUNS,
+    async (i) => {
+      await utimes(big.path, new Date(), new Date(Date.now() - 60_000 * (i + 1)));
+      return timedRefresh();
+    },
+    () => plainUpdate(plainDir, spec),
+  );
+  /** A run from nothing, in a folder of its own that is removed after it. */
+  const fresh = async (side: string, run: (dir: string) => Promise<number>) => {
+    const dir = await mkdtemp(join(tmpdir(), `bench-packages-cold-${side}-`));
+    try {
+      return await run(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const cold = !args.cold
+    ? { ours: [], plain: [] }
+    : await alternate(
+        "cold",
+        COLD_RUNS,
+        () =>
+          fresh("ours", async (dir) => {
             const cdb = openDatabase(join(dir, "image-studio.sqlite"));
             const q = buildQueue(cdb, { dataDir: dir, concurrency: 1, mkosi: ["/bin/false"] });
-            const t0 = performance.now();
-            const s = await packageIndexes(q).refresh(spec);
-            got.ours = ms(t0);
-            await closeBuildQueue(cdb);
-            cdb.$client.close();
-            if (!s.available || s.error) throw new Error(`cold refresh failed: ${s.error}`);
-          } else got.plain = await plainUpdate(dir, spec);
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }
-      cold.ours.push(got.ours!);
-      cold.plain.push(got.plain!);
-      rows.push(["cold", i + 1, order[0], fixed(got.ours! / 1000, 2), fixed(got.plain! / 1000, 2), fixed(got.ours! / got.plain!, 2)]);
-    }
+            try {
+              return await timedRefresh(packageIndexes(q));
+            } finally {
+              await closeBuildQueue(cdb);
+              cdb.$client.close();
+            }
+          }),
+        () => fresh("plain", (dir) => plainUpdate(dir, spec)),
+      );
   console.log(`\nRefresh: the index's refresh (apt-get update, then the changed lists read into SQLite) against plain apt-get update, same sources and options`);
   console.log(table(["kind", "run", "first", "index refresh s", "plain apt-get update s", "ratio"], rows));
   const ratio = (x: { ours: number[]; plain: number[] }) => median(x.ours) / median(x.plain);

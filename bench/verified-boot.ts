@@ -18,7 +18,7 @@ import { withVerityRoot } from "@/server/mkosi/verity";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { LOGIN_PROMPT } from "@/server/vms/check-plan";
 import { Cleanup, fixed, median, printMachine, rerunCommand, runMain, table } from "./lib/common";
-import { startNextServer, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
+import { startNextServer, untilLoginPrompt, waitForBuildId, type BuildDetail, type Outputs } from "./lib/server";
 
 const { values: args } = parseArgs({
   options: {
@@ -86,25 +86,8 @@ await runMain(cleanup, async () => {
   async function boot(buildId: number, label: string): Promise<{ loginS: number; firmware: string }> {
     const started = performance.now();
     const run = await api.mutation<Outputs["vms"]["start"]>("vms.start", { buildId });
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), TIMEOUT_S * 1000);
     let tail = "";
-    let login = NaN;
-    try {
-      for await (const e of api.subscribe("vms.console", { runId: run.id }, abort.signal)) {
-        if (e.event) continue;
-        tail = (tail + (JSON.parse(e.data) as { text: string }).text).slice(-4096);
-        if (LOGIN_PROMPT.test(tail)) {
-          login = performance.now();
-          break;
-        }
-      }
-    } catch (e) {
-      if (!abort.signal.aborted) throw e;
-    } finally {
-      clearTimeout(timer);
-      abort.abort();
-    }
+    const login = await untilLoginPrompt(api, run.id, TIMEOUT_S, (text) => LOGIN_PROMPT.test((tail = (tail + text).slice(-4096))));
     await api.mutation("vms.stop", { runId: run.id });
     if (Number.isNaN(login)) throw new Error(`${label}: no login prompt within ${TIMEOUT_S} s (run ${run.id})`);
     const firmware = run.command?.find((a) => a.includes("OVMF_CODE"))?.replace(/^.*file=/, "") ?? "?";

@@ -4,6 +4,7 @@
 // for a build of the app, and the server's memory.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Api } from "@/test/support/api";
 import { SERVER_BUNDLE, startServer, type TestServer } from "@/test/support/server";
 import { sleep } from "./common";
 
@@ -123,4 +124,25 @@ export class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * Follows a VM's console (vms.console) until `seen` says the login prompt is there: the
+ * performance.now() of that chunk, or NaN when `timeoutS` passed first.
+ */
+export async function untilLoginPrompt(api: Api, runId: number, timeoutS: number, seen: (text: string) => boolean): Promise<number> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutS * 1000);
+  try {
+    for await (const e of api.subscribe("vms.console", { runId }, abort.signal)) {
+      if (e.event) continue; // tRPC's own events (connected, ping)
+      if (seen((JSON.parse(e.data) as { text: string }).text)) return performance.now();
+    }
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return NaN;
 }

@@ -1,10 +1,11 @@
 "use client";
 // One form field generated from a setting's definition in the settings model: the control
 // follows the kind, the label is the setting's own name, the help text is the model's.
+import type { ReactNode } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
-import { Field, FieldMessages } from "@/components/ui/field";
+import { Field, FieldMessages, type FieldMessage } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { Switch } from "@/components/ui/switch";
 import { settingsSchema } from "@/server/mkosi/profile";
@@ -19,6 +20,22 @@ export interface SettingFieldProps {
   value: unknown;
   onChange: (value: unknown) => void;
   mkosiMajor: number;
+}
+
+/** Radio buttons or checkboxes under the setting's name, with its help and messages below. */
+function ChoiceGroup({ anchor, name, aside, help, messages, children }: { anchor: string; name: string; aside: ReactNode; help: ReactNode; messages: readonly FieldMessage[]; children: ReactNode }) {
+  return (
+    <fieldset id={anchorId(anchor)} className="min-w-0 scroll-mt-24">
+      <legend className="sr-only">{name}</legend>
+      <div className="mb-1 flex min-h-5 items-center gap-2">
+        <span aria-hidden className="text-xs font-medium text-slate-700">{name}</span>
+        {aside}
+      </div>
+      {children}
+      <p className="mt-1 text-xs leading-snug text-slate-500">{help}</p>
+      <FieldMessages messages={messages} />
+    </fieldset>
+  );
 }
 
 function defaultText(def: SettingDef): string | undefined {
@@ -102,12 +119,7 @@ export function SettingField({ def, value, onChange, mkosiMajor }: SettingFieldP
       );
     case "feature":
       return (
-        <fieldset id={anchorId(anchor)} className="min-w-0 scroll-mt-24">
-          <legend className="sr-only">{def.key}</legend>
-          <div className="mb-1 flex min-h-5 items-center gap-2">
-            <span aria-hidden className="text-xs font-medium text-slate-700">{def.key}</span>
-            {aside}
-          </div>
+        <ChoiceGroup anchor={anchor} name={def.key} aside={aside} help={help} messages={messages}>
           <div className="inline-flex h-8 overflow-hidden rounded-md border border-slate-300 bg-white text-sm" role="radiogroup" aria-describedby={helpId}>
             {[undefined, ...FEATURE_VALUES].map((v) => {
               const checked = value === v;
@@ -125,9 +137,7 @@ export function SettingField({ def, value, onChange, mkosiMajor }: SettingFieldP
               );
             })}
           </div>
-          <p className="mt-1 text-xs leading-snug text-slate-500">{help}</p>
-          <FieldMessages messages={messages} />
-        </fieldset>
+        </ChoiceGroup>
       );
     case "string":
       return (
@@ -157,12 +167,7 @@ export function SettingField({ def, value, onChange, mkosiMajor }: SettingFieldP
       if (k.values) {
         const allowed = k.values;
         return (
-          <fieldset id={anchorId(anchor)} className="min-w-0 scroll-mt-24">
-            <legend className="sr-only">{def.key}</legend>
-            <div className="mb-1 flex min-h-5 items-center gap-2">
-              <span aria-hidden className="text-xs font-medium text-slate-700">{def.key}</span>
-              {aside}
-            </div>
+          <ChoiceGroup anchor={anchor} name={def.key} aside={aside} help={help} messages={messages}>
             <div className="flex h-8 flex-wrap items-center gap-3">
               {allowed.map((v) => (
                 <label key={v} className="flex items-center gap-1.5 text-sm text-slate-700">
@@ -177,9 +182,7 @@ export function SettingField({ def, value, onChange, mkosiMajor }: SettingFieldP
                 </label>
               ))}
             </div>
-            <p className="mt-1 text-xs leading-snug text-slate-500">{help}</p>
-            <FieldMessages messages={messages} />
-          </fieldset>
+          </ChoiceGroup>
         );
       }
       const list = {

@@ -162,16 +162,7 @@ export function countCandidates(db: Db, indexId: number): number {
 
 // --- queries -----------------------------------------------------------------------------------
 
-export interface PackageInfo {
-  name: string;
-  version: string;
-  architecture: string;
-  section: string | null;
-  /** Installed-Size, KiB. */
-  installedKib: number | null;
-  downloadBytes: number | null;
-  summary: string;
-}
+export type PackageInfo = Pick<PackageStanza, "name" | "version" | "architecture" | "section" | "installedKib" | "downloadBytes" | "summary">;
 
 export interface Provider {
   name: string;

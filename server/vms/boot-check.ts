@@ -140,9 +140,14 @@ async function tamperChecks(vms: VmManager, runId: number, plan: CheckPlan, opts
   return items;
 }
 
-/** Waits for the login prompt and logs in (automatically, or with the profile's root password). */
-async function loginOn(driver: ConsoleDriver, plan: CheckPlan, limitMs: number, which: string): Promise<void> {
+/**
+ * Waits for the login prompt (telling `atPrompt`) and logs in, automatically or with the
+ * profile's root password.
+ */
+async function loginOn(driver: ConsoleDriver, plan: CheckPlan, limitMs: number, which: string, atPrompt?: () => void): Promise<void> {
   await driver.waitFor(LOGIN_PROMPT, limitMs, `the login prompt ${which}`);
+  atPrompt?.();
+  // The rest of agetty's line may come in the next chunk.
   if (!(await driver.next(AUTOLOGIN, 3_000))) {
     if (plan.login.password === undefined)
       throw new Error("the console asks for a login, but the profile sets neither a plain RootPassword= nor automatic login on the serial console");
@@ -150,6 +155,7 @@ async function loginOn(driver: ConsoleDriver, plan: CheckPlan, limitMs: number, 
     await driver.waitFor(/Password: /, PROBE_TIMEOUT_MS, "the password prompt");
     driver.send(`${plan.login.password}\n`);
   }
+  // The shell is ready when it answers; typed-ahead input could be eaten by login.
   await driver.waitFor(/[#$] $/m, PROBE_TIMEOUT_MS, `a shell prompt ${which}`).catch(() => undefined);
   // Kernel messages would land in the middle of command output.
   await driver.run("dmesg -n 1", PROBE_TIMEOUT_MS);
@@ -165,19 +171,10 @@ async function runCheck(vms: VmManager, runId: number, plan: CheckPlan, opts: Ch
   let failure: string | null = null;
   let loginMs: number | null = null;
 
+  /** Logs in; the VM's uptime when the prompt came. */
   const login = async (which: string) => {
-    await driver.waitFor(LOGIN_PROMPT, limitMs, `the login prompt ${which}`);
-    const at = vms.uptimeMs(runId) ?? 0;
-    // The rest of agetty's line may come in the next chunk.
-    if (!(await driver.next(AUTOLOGIN, 3_000))) {
-      if (plan.login.password === undefined)
-        throw new Error("the console asks for a login, but the profile sets neither a plain RootPassword= nor automatic login on the serial console");
-      driver.send("root\n");
-      await driver.waitFor(/Password: /, PROBE_TIMEOUT_MS, "the password prompt");
-      driver.send(`${plan.login.password}\n`);
-    }
-    // The shell is ready when it answers; typed-ahead input could be eaten by login.
-    await driver.waitFor(/[#$] $/m, PROBE_TIMEOUT_MS, `a shell prompt ${which}`).catch(() => undefined);
+    let at = 0;
+    await loginOn(driver, plan, limitMs, which, () => (at = vms.uptimeMs(runId) ?? 0));
     return at;
   };
 

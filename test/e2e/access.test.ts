@@ -13,19 +13,13 @@ import { join, relative, sep } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JSON_BODY_BYTES } from "@/server/http/limits";
-import { launchBrowser, SERVICE_USER, signIn, startServer, type TestServer } from "@/test/support/server";
+import { closeServerAndBrowser, openServerAndBrowser, SERVICE_USER, signIn, startServer, type TestServer } from "@/test/support/server";
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+beforeAll(async () => void ({ server, browser } = await openServerAndBrowser()));
+afterAll(() => closeServerAndBrowser(server, browser));
 
 /** Every page of the app, from the files that define them ([id] as 1). */
 function pages(): string[] {

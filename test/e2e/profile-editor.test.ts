@@ -9,22 +9,15 @@ import type { Browser, Page } from "playwright-core";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "@/server/mkosi/presets";
-import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
+import { closeServerAndBrowser, openServerAndBrowser, signIn, type TestServer } from "@/test/support/server";
 
 const debianPreset = PRESETS.find((p) => p.id.includes("debian"));
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+beforeAll(async () => void ({ server, browser } = await openServerAndBrowser()));
+afterAll(() => closeServerAndBrowser(server, browser));
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });

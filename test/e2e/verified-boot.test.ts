@@ -4,20 +4,13 @@
 // path: the private key's content never reaches the page.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, signIn, startServer, type TestServer } from "@/test/support/server";
+import { closeServerAndBrowser, openServerAndBrowser, signIn, type TestServer } from "@/test/support/server";
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+beforeAll(async () => void ({ server, browser } = await openServerAndBrowser()));
+afterAll(() => closeServerAndBrowser(server, browser));
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().textContent().then((t) => t ?? "");
 

@@ -7,12 +7,14 @@
 // and the export.
 import { TRPCError } from "@trpc/server";
 import { execa } from "execa";
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeExpiredCertificate } from "@/test/support/certificates";
+import { filesUnder } from "@/test/support/files";
 
 const dataDir = await mkdtemp(join(tmpdir(), "api-keys-"));
 process.env.IMAGE_STUDIO_DATA = dataDir;
@@ -170,16 +172,6 @@ async function answer(call: Call): Promise<string> {
   return JSON.stringify(value ?? null);
 }
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
-
 describe("no procedure's output holds a private key", () => {
   it("walks every procedure of the router", async () => {
     const all = Object.keys((appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures).sort();
@@ -242,22 +234,7 @@ describe("a build of a profile whose key cannot sign is refused before it starts
     await writeFile(join(dir, "cert.pem"), certPem);
     expect(await refusal(api.builds.start({ profileId: ids.profile! }))).toEqual([{ path: ["signingKey"], message: "key 'soon-bad': its key does not match the certificate (its public key is another one)" }]);
     // An expired certificate (python3-cryptography dates it in the past).
-    await execa("python3", [
-      "-c",
-      [
-        "import datetime, sys",
-        "from cryptography import x509",
-        "from cryptography.x509.oid import NameOID",
-        "from cryptography.hazmat.primitives import hashes, serialization",
-        "k = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), None)",
-        "n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'old')])",
-        "t = datetime.datetime(2020, 1, 1)",
-        "c = x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.public_key()).serial_number(2).not_valid_before(t).not_valid_after(t + datetime.timedelta(days=1)).sign(k, hashes.SHA256())",
-        "open(sys.argv[2], 'wb').write(c.public_bytes(serialization.Encoding.PEM))",
-      ].join("\n"),
-      join(dir, "key.pem"),
-      join(dir, "cert.pem"),
-    ]);
+    await writeExpiredCertificate(join(dir, "key.pem"), join(dir, "cert.pem"), "old", 1);
     const expired = await refusal(api.builds.start({ profileId: ids.profile! }));
     expect(expired).toEqual([{ path: ["signingKey"], message: expect.stringMatching(/^key 'soon-bad': its certificate expired on 2020-01-02/) }]);
     expect((await api.builds.list()).length).toBe(before);

@@ -10,10 +10,11 @@
 // Two builds (the second with a warm package cache, while the first boots) and two boot checks
 // side by side, one of them with two more boots for the tampered copies.
 import { execa } from "execa";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Outputs } from "@/test/support/api";
+import { filesUnder } from "@/test/support/files";
 import { startServer, SERVICE_USER, type TestServer } from "@/test/support/server";
 
 type Run = Outputs["vms"]["get"];
@@ -44,16 +45,6 @@ async function checked(buildId: number, runId: number): Promise<Run> {
 const report = (r: Run) => r.items.map((i) => `${i.passed ? "pass" : "FAIL"} ${i.label}: ${i.detail}`).join("\n");
 
 /** Every file under a folder, recursively. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
-
 let verifiedBuild: number;
 let key: Key;
 let plainProfile: Outputs["profiles"]["get"];

@@ -169,6 +169,16 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
 }
 
+/** A server (with its own data folder) and a browser, for the tests of one file. */
+export async function openServerAndBrowser(opts: ServerOptions = {}): Promise<{ server: TestServer; browser: Browser }> {
+  return { server: await startServer(opts), browser: await launchBrowser() };
+}
+
+export async function closeServerAndBrowser(server: TestServer | undefined, browser: Browser | undefined): Promise<void> {
+  await browser?.close();
+  await server?.stop();
+}
+
 /**
  * Signs a browser context in as a person does: opens the printed address, which trades the
  * token for a cookie and lands on the dashboard with the token gone from the address bar.

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "@/server/db/client";
 import { keyPaths, deleteKey, generateKey, getKey, importKey, keysRoot, listKeys, PEM_PRIVATE_KEY, signingKeyProblem } from "@/server/keys/store";
 import { createProfile, saveProfile } from "@/server/profiles/service";
+import { writeExpiredCertificate } from "@/test/support/certificates";
 import { appError } from "@/test/support/errors";
 
 let dir: string;
@@ -29,25 +30,7 @@ async function pair(sub: string, opts: { expired?: boolean } = {}): Promise<{ ke
   const d = join(dir, sub);
   await execa("mkdir", ["-p", d]);
   if (opts.expired) {
-    // OpenSSL 3.0's req cannot date a certificate in the past; python3-cryptography (a host tool of mkosi's) can.
-    await execa("python3", [
-      "-c",
-      [
-        "import datetime, sys",
-        "from cryptography import x509",
-        "from cryptography.x509.oid import NameOID",
-        "from cryptography.hazmat.primitives import hashes, serialization",
-        "from cryptography.hazmat.primitives.asymmetric import rsa",
-        "k = rsa.generate_private_key(public_exponent=65537, key_size=2048)",
-        "n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'expired')])",
-        "t = datetime.datetime(2020, 1, 1)",
-        "c = x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.public_key()).serial_number(1).not_valid_before(t).not_valid_after(t + datetime.timedelta(days=30)).sign(k, hashes.SHA256())",
-        "open(sys.argv[1], 'wb').write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))",
-        "open(sys.argv[2], 'wb').write(c.public_bytes(serialization.Encoding.PEM))",
-      ].join("\n"),
-      join(d, "key.pem"),
-      join(d, "cert.pem"),
-    ]);
+    await writeExpiredCertificate(join(d, "key.pem"), join(d, "cert.pem"), "expired", 30);
   } else {
     await execa("openssl", ["req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", `/CN=${sub}`, "-keyout", join(d, "key.pem"), "-out", join(d, "cert.pem")]);
   }
