@@ -1,7 +1,7 @@
 // The real server for the benchmarks: the production build (.next, server.ts bundled as
 // scripts/start.sh runs it) started by test/support/server.ts on a free port with the given
 // data folder; its API client (server.api, with the token) is test/support/api.ts. Here: waiting
-// for a build of the app, and the server's memory.
+// for a build of the app, the server's memory, and a VM's login prompt.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Api } from "@/test/support/api";

@@ -40,6 +40,9 @@ export function buildPaths(dataDir: string, id: number): BuildPaths {
 
 export const PACKAGE_CACHE_ENV = "IMAGE_STUDIO_PACKAGE_CACHE";
 
+const packageCacheRoot = (dataDir: string, env: Record<string, string | undefined> = process.env) =>
+  env[PACKAGE_CACHE_ENV] ? resolve(env[PACKAGE_CACHE_ENV]) : join(dataDir, "cache", "packages");
+
 /**
  * mkosi --package-cache-dir: downloaded packages, shared by every build of the same release;
  * in the data folder unless IMAGE_STUDIO_PACKAGE_CACHE names another (the test suite shares
@@ -49,9 +52,6 @@ export const PACKAGE_CACHE_ENV = "IMAGE_STUDIO_PACKAGE_CACHE";
  */
 export const packageCacheDir = (dataDir: string, release: { Distribution?: string; Release?: string; Architecture?: string }, env: Record<string, string | undefined> = process.env) =>
   join(packageCacheRoot(dataDir, env), [release.Distribution, release.Release, release.Architecture].map((v) => (v ?? "default").replace(/[^A-Za-z0-9._-]/g, "_")).join("~"));
-
-export const packageCacheRoot = (dataDir: string, env: Record<string, string | undefined> = process.env) =>
-  env[PACKAGE_CACHE_ENV] ? resolve(env[PACKAGE_CACHE_ENV]) : join(dataDir, "cache", "packages");
 
 /**
  * mkosi --cache-dir for incremental builds, one per profile: mkosi 24 names its cached trees

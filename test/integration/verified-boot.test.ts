@@ -44,7 +44,6 @@ async function checked(buildId: number, runId: number): Promise<Run> {
 
 const report = (r: Run) => r.items.map((i) => `${i.passed ? "pass" : "FAIL"} ${i.label}: ${i.detail}`).join("\n");
 
-/** Every file under a folder, recursively. */
 let verifiedBuild: number;
 let key: Key;
 let plainProfile: Outputs["profiles"]["get"];

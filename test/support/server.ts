@@ -174,6 +174,7 @@ export async function openServerAndBrowser(opts: ServerOptions = {}): Promise<{ 
   return { server: await startServer(opts), browser: await launchBrowser() };
 }
 
+/** Stops what openServerAndBrowser started (either may be missing when it failed half-way). */
 export async function closeServerAndBrowser(server: TestServer | undefined, browser: Browser | undefined): Promise<void> {
   await browser?.close();
   await server?.stop();
