@@ -1,4 +1,4 @@
-// The package index (issue 13): (1) search as you type, 1,000 random prefixes of real package
+// The package index: (1) search as you type, 1,000 random prefixes of real package
 // names against the full index of the Debian preset's repositories (Debian 12 main with its
 // updates and security suites, about 65,000 packages), through the packages.search procedure
 // (tRPC caller: input validation, the profile document, the queries); median and p99, target
@@ -113,7 +113,9 @@ await runMain(cleanup, async () => {
     const n = names[Math.floor(rand() * names.length)]!;
     return n.slice(0, 1 + Math.floor(rand() * Math.min(8, n.length)));
   });
-  const scope = { profileId: (await api.profiles.create({ name: "bench", presetId: "immutable-debian-12" })).id };
+  // Named for this run, and deleted after it: a --data folder is used again by the next run.
+  const scope = { profileId: (await api.profiles.create({ name: `bench ${process.pid}`, presetId: "immutable-debian-12" })).id };
+  cleanup.add("profile", async () => void (await api.profiles.delete({ id: scope.profileId })));
   for (const q of prefixes.slice(0, 50)) await api.packages.search({ ...scope, q }); // warm-up (statements, names in memory)
   await waitForQuiet(QUIET);
   const cpu = cpuMeter();

@@ -222,7 +222,7 @@ export type PackageListRow = typeof packageLists.$inferSelect;
 
 /**
  * One package version of a list. The full-text index (packages_fts, FTS5, created in the
- * migration with triggers that follow this table) holds name, summary and description.
+ * migrations) holds name, summary and description: importLists fills it, a trigger deletes.
  */
 export const packages = sqliteTable(
   "packages",

@@ -22,27 +22,23 @@ export interface PackageStanza {
   essential: boolean;
 }
 
-const KEPT = new Set([
-  "Package",
-  "Version",
-  "Architecture",
-  "Section",
-  "Installed-Size",
-  "Size",
-  "Description",
-  "Provides",
-  "Depends",
-  "Pre-Depends",
-  "Recommends",
-  "Source",
-  "Essential",
-]);
+// The kept fields, by the length of their name: a line's name is compared in place, not cut out.
+const FIELDS = ["Package", "Version", "Architecture", "Section", "Installed-Size", "Size", "Description", "Provides", "Depends", "Pre-Depends", "Recommends", "Source", "Essential"] as const;
+type Field = (typeof FIELDS)[number];
+const BY_LENGTH = new Map<number, Field[]>();
+for (const f of FIELDS) BY_LENGTH.set(f.length, [...(BY_LENGTH.get(f.length) ?? []), f]);
 
 const num = (v: string | undefined) => {
   if (v === undefined) return null;
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 };
+
+// A list read as latin1 has one char per byte (a copy, no decoding; most of it is ASCII): a
+// value with bytes above 0x7f is decoded as the UTF-8 it is.
+const HIGH = /[\u0080-\u00ff]/;
+const asUtf8 = (v: string) => (HIGH.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v);
+const same = (v: string) => v;
 
 /** One field's value in the stanza at [pos, end), found without reading the others. */
 function fieldAt(text: string, pos: number, end: number, key: string): string | undefined {
@@ -59,12 +55,18 @@ function fieldAt(text: string, pos: number, end: number, key: string): string | 
 }
 
 /**
- * The stanzas of a Packages list. A hand-written scan over the text (no per-line split of the
- * whole 50 MB file): a Debian main list has some 63,000 stanzas, and this runs on every refresh.
- * `wanted`, when given, is asked first with a stanza's name, version and architecture, and
- * the stanza is read only if it says yes (a changed list needs only its new versions).
+ * The stanzas of a Packages list, given as text or as the file's bytes. A hand-written scan
+ * over the text (no per-line split of the whole 50 MB file): a Debian main list has some
+ * 63,000 stanzas, and this runs on every refresh. `wanted`, when given, is asked first with a
+ * stanza's name, version and architecture, and the stanza is read only if it says yes (a
+ * changed list needs only its new versions).
  */
-export function* parsePackages(text: string, wanted?: (name: string, version: string, architecture: string) => boolean): Generator<PackageStanza> {
+export function* parsePackages(
+  input: string | Buffer,
+  wanted?: (name: string, version: string, architecture: string) => boolean,
+): Generator<PackageStanza> {
+  const text = typeof input === "string" ? input : input.toString("latin1");
+  const dec = typeof input === "string" ? same : asUtf8;
   const n = text.length;
   let pos = 0;
   while (pos < n) {
@@ -73,13 +75,13 @@ export function* parsePackages(text: string, wanted?: (name: string, version: st
     if (wanted) {
       const name = fieldAt(text, pos, end, "Package");
       const version = fieldAt(text, pos, end, "Version");
-      if (!name || !version || !wanted(name, version, fieldAt(text, pos, end, "Architecture") ?? "all")) {
+      if (!name || !version || !wanted(dec(name), dec(version), dec(fieldAt(text, pos, end, "Architecture") ?? "all"))) {
         pos = end + 2;
         continue;
       }
     }
-    const f: Record<string, string> = {};
-    let last: string | null = null;
+    const f: Partial<Record<Field, string>> = {};
+    let last: Field | null = null;
     for (let i = pos; i < end; ) {
       let eol = text.indexOf("\n", i);
       if (eol < 0 || eol > end) eol = end;
@@ -91,14 +93,21 @@ export function* parsePackages(text: string, wanted?: (name: string, version: st
           f.Description += `\n${line === "." ? "" : line}`;
         }
       } else {
+        last = null;
         const colon = text.indexOf(":", i);
         if (colon > i && colon < eol) {
-          const key = text.slice(i, colon);
-          if (KEPT.has(key)) {
-            f[key] = text.slice(colon + 1, eol).trim();
+          for (const key of BY_LENGTH.get(colon - i) ?? []) {
+            if (!text.startsWith(key, i)) continue;
+            // One slice, without the blanks around the value (trim() would copy it again).
+            let a = colon + 1;
+            let b = eol;
+            while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+            while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+            f[key] = text.slice(a, b);
             last = key;
-          } else last = null;
-        } else last = null;
+            break;
+          }
+        }
       }
       i = eol + 1;
     }
@@ -106,23 +115,24 @@ export function* parsePackages(text: string, wanted?: (name: string, version: st
     const name = f.Package;
     const version = f.Version;
     if (!name || !version) continue;
-    const d = f.Description ?? "";
+    const d = f.Description === undefined ? "" : dec(f.Description);
     const nl = d.indexOf("\n");
+    const opt = (v: string | undefined) => (v === undefined ? null : dec(v));
     yield {
-      name,
-      version,
-      architecture: f.Architecture ?? "all",
-      section: f.Section ?? null,
+      name: dec(name),
+      version: dec(version),
+      architecture: f.Architecture === undefined ? "all" : dec(f.Architecture),
+      section: opt(f.Section),
       installedKib: num(f["Installed-Size"]),
       downloadBytes: num(f.Size),
       summary: nl < 0 ? d : d.slice(0, nl),
       description: nl < 0 ? "" : d.slice(nl + 1),
-      provides: f.Provides ?? null,
-      depends: f.Depends ?? null,
-      preDepends: f["Pre-Depends"] ?? null,
-      recommends: f.Recommends ?? null,
+      provides: opt(f.Provides),
+      depends: opt(f.Depends),
+      preDepends: opt(f["Pre-Depends"]),
+      recommends: opt(f.Recommends),
       // "Source: foo (1.2-1)" names the source package and, when it differs, its version.
-      source: f.Source ? f.Source.replace(/\s*\(.*\)$/, "") : null,
+      source: f.Source === undefined ? null : dec(f.Source).replace(/\s*\(.*\)$/, ""),
       essential: f.Essential === "yes",
     };
   }

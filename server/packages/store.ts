@@ -93,7 +93,7 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const parsed: { list: ImportList; listId: number | null; stanzas: PackageStanza[] }[] = [];
   for (const list of fresh) {
     const listId = old.get(list.file)?.id ?? null;
-    const text = await readFile(list.path, "utf8");
+    const bytes = await readFile(list.path);
     const isNew =
       listId === null
         ? undefined
@@ -103,7 +103,7 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
             staying.add(id);
             return false;
           };
-    parsed.push({ list, listId, stanzas: [...parsePackages(text, isNew)] });
+    parsed.push({ list, listId, stanzas: [...parsePackages(bytes, isNew)] });
     await yieldToLoop();
   }
   const inserts = parsed.flatMap((p, listIndex) => p.stanzas.map((stanza) => ({ listIndex, stanza })));
@@ -130,6 +130,9 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const deletePackage = stmt(db, "DELETE FROM packages WHERE id = ?");
   const deleteList = stmt(db, "DELETE FROM package_lists WHERE id = ?");
 
+  const lastId = stmt(db, "SELECT coalesce(max(id), 0) FROM packages").pluck();
+  const indexText = stmt(db, "INSERT INTO packages_fts (rowid, name, summary, description) SELECT id, name, summary, description FROM packages WHERE id > ?");
+
   db.$client.transaction(() => {
     for (const d of dropped) deleteList.run(d.id);
     for (const r of gone) deletePackage.run(r.id);
@@ -138,6 +141,7 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
       const wins = best.get(r.name)?.ref === r.id ? 1 : 0;
       if (wins !== r.candidate) setCandidate.run(wins, r.id);
     }
+    const before = lastId.get() as number;
     const listIds = parsed.map((p) =>
       p.listId !== null
         ? (updateList.run(p.list.size, p.list.mtimeMs, p.list.priority, p.listId), p.listId)
@@ -152,6 +156,8 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
       );
       for (const p of providedNames(s.provides)) insertProvides.run(indexId, id, p);
     }
+    // New rows get ids above every earlier one (AUTOINCREMENT): their text in one statement.
+    indexText.run(before);
   })();
   return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, changed: true, packages: countCandidates(db, indexId) };
 }

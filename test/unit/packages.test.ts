@@ -72,6 +72,16 @@ describe("parsePackages", () => {
     expect(base!.essential).toBe(true);
   });
 
+  it("reads the file's bytes as it reads the text: a value with UTF-8 in it comes out decoded", () => {
+    const text = `${STANZAS}\nPackage: fonts-ipa\nVersion: 1.0\u00e9-1\nArchitecture: all\nDescription: Japanese fonts (IPA \u30d5\u30a9\u30f3\u30c8), caf\u00e9\n  na\u00efve body \u2014 \ud83d\ude00\n`;
+    const fromBytes = [...parsePackages(Buffer.from(text, "utf8"))];
+    expect(fromBytes).toEqual([...parsePackages(text)]);
+    expect(fromBytes.at(-1)).toMatchObject({ version: "1.0\u00e9-1", summary: "Japanese fonts (IPA \u30d5\u30a9\u30f3\u30c8), caf\u00e9", description: " na\u00efve body \u2014 \ud83d\ude00" });
+    const asked: string[] = [];
+    [...parsePackages(Buffer.from(text, "utf8"), (n, v) => (asked.push(`${n}=${v}`), false))];
+    expect(asked.at(-1)).toBe("fonts-ipa=1.0\u00e9-1");
+  });
+
   it("skips stanzas without a name or version and reads a list with no final newline", () => {
     expect([...parsePackages("Version: 1\n\nPackage: a1\nVersion: 2")].map((s) => s.name)).toEqual(["a1"]);
   });
