@@ -166,6 +166,13 @@ describe("qemuArgs", () => {
     expect(after("-serial")).toEqual(["chardev:console"]);
     expect(qemuArgs({ ...plan, network: true, accel: "kvm" }).join(" ")).toMatch(/-accel kvm -cpu host .*-nic user,model=virtio-net-pci/);
   });
+
+  it("emulates QEMU's plain x86-64 CPU for a Debian image and every feature for the others", () => {
+    const cpu = (p: Parameters<typeof qemuArgs>[0]) => qemuArgs(p).join(" ").match(/-cpu (\S+)/)?.[1];
+    expect(cpu({ ...plan, distribution: "debian" })).toBe("qemu64");
+    expect(cpu({ ...plan, distribution: "centos" })).toBe("max");
+    expect(cpu({ ...plan, distribution: "debian", accel: "kvm" })).toBe("host");
+  });
 });
 
 describe("verified boot", () => {
