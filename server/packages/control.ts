@@ -67,6 +67,7 @@ export function* parsePackages(
 ): Generator<PackageStanza> {
   const text = typeof input === "string" ? input : input.toString("latin1");
   const dec = typeof input === "string" ? same : asUtf8;
+  const opt = (v: string | undefined) => (v === undefined ? null : dec(v));
   const n = text.length;
   let pos = 0;
   while (pos < n) {
@@ -117,7 +118,6 @@ export function* parsePackages(
     if (!name || !version) continue;
     const d = f.Description === undefined ? "" : dec(f.Description);
     const nl = d.indexOf("\n");
-    const opt = (v: string | undefined) => (v === undefined ? null : dec(v));
     yield {
       name: dec(name),
       version: dec(version),

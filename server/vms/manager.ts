@@ -167,7 +167,7 @@ export class VmManager {
       if (wantsTpm(doc)) tpm = await startTpm(dir, label === "main" ? "main" : `boot-${++this.boots}`, controller.signal);
       const writer = await this.logs.open(row.id);
       if (label !== "main") await writer.append(Buffer.from(`\r\n[image-studio] booting again: ${label}\r\n`), { note: true });
-      const args = qemuArgs({ ...options, accel, distribution: doc?.settings.Distribution, firmware: fw.firmware, varsFile: fw.varsFile, image, secureBoot: fw.secureBoot, tpmSocket: tpm?.socket });
+      const args = qemuArgs({ ...options, accel, firmware: fw.firmware, varsFile: fw.varsFile, image, secureBoot: fw.secureBoot, tpmSocket: tpm?.socket });
       live.startedAt = Date.now();
       const child = startOwned(`vm ${row.id} (build ${buildId})`, qemu, args, { signal: controller.signal, stdin, forceKillAfterMs: 3_000 });
       this.update(row.id, { state: "running", pid: child.pid ?? null, command: [qemu, ...args], endedAt: null });

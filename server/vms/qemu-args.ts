@@ -35,18 +35,6 @@ export function hostArchitecture(nodeArch: string = process.arch): string {
   return ({ x64: "x86-64", arm64: "arm64", ia32: "x86", arm: "arm", riscv64: "riscv64", ppc64: "ppc64-le", s390x: "s390x" } as Record<string, string>)[nodeArch] ?? nodeArch;
 }
 
-/**
- * The emulated CPU under TCG for an image of `distribution` (mkosi's Distribution=). Debian is
- * built for x86-64-v1, and on QEMU's default model (qemu64) its glibc takes the plain SSE2
- * string functions, which TCG runs faster than the SSE4.2 and AVX2 ones `max` offers: the
- * Debian 12 preset reached its login prompt in 49-57 s against 62-68 s with `max` (and 65 s
- * with Nehalem, x86-64-v2), using a quarter less CPU. Distributions built for v2 or later (the
- * RHEL family) need those features, and an unknown one gets them all.
- */
-export function emulatedCpu(distribution: string | undefined): string {
-  return distribution === "debian" ? "qemu64" : "max";
-}
-
 export interface VmOptions {
   memoryMib: number;
   cpus: number;
@@ -56,8 +44,6 @@ export interface VmOptions {
 
 export interface QemuPlan extends VmOptions {
   accel: VmAccel;
-  /** The image's distribution (mkosi's Distribution=), for the emulated CPU model. */
-  distribution?: string;
   firmware: Firmware;
   /** The VM's own copy of the variable store (written by the firmware). */
   varsFile: string;
@@ -76,8 +62,11 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-machine", p.secureBoot ? "q35,smm=on" : "q35",
     ...(p.secureBoot ? ["-global", "driver=cfi.pflash01,property=secure,value=on"] : []),
     "-accel", p.accel,
-    // Under KVM the host's CPU; under emulation the model the image runs fastest on.
-    "-cpu", p.accel === "kvm" ? "host" : emulatedCpu(p.distribution),
+    // Under KVM the host's CPU. Under emulation QEMU's default model, x86-64-v1 (what Debian and
+    // Ubuntu are built for): glibc then takes its SSE2 string functions, which TCG runs faster
+    // than the SSE4.2 and AVX2 ones of `max` (the Debian 12 preset's login in 49-57 s against
+    // 62-68 s, Nehalem's x86-64-v2 65 s; a quarter less CPU).
+    "-cpu", p.accel === "kvm" ? "host" : "qemu64",
     "-m", String(p.memoryMib),
     "-smp", String(p.cpus),
     "-nodefaults",
