@@ -77,30 +77,14 @@ export interface UpdateResult {
   lines: string[];
 }
 
-export interface UpdateHooks {
-  /** Each line apt prints, as it comes. */
-  line: (line: string) => void;
-  /** apt is done fetching (its lists are in place) and builds its binary cache now. */
-  fetched?: () => void;
-}
-
-// What apt prints, and flushes before the newline, when it starts building its cache from the lists.
-const READING_LISTS = "Reading package lists";
-
-/** `apt-get update` of the index. */
-export async function aptUpdate(p: AptPaths, spec: IndexSpec, hooks: UpdateHooks, signal?: AbortSignal): Promise<UpdateResult> {
+/** `apt-get update` of the index; each line apt prints goes to onLine as it comes. */
+export async function aptUpdate(p: AptPaths, spec: IndexSpec, onLine: (line: string) => void, signal?: AbortSignal): Promise<UpdateResult> {
   await writeAptConfig(p, spec);
   const child = startOwned("apt-get update", "apt-get", ["update", ...aptOptions(p, spec.architecture), "-o", "APT::Update::Error-Mode=any"], {
     env: aptEnv(p),
     signal,
   });
   const lines: string[] = [];
-  let fetched = false;
-  const fetchDone = (text: string) => {
-    if (fetched || !text.startsWith(READING_LISTS)) return;
-    fetched = true;
-    hooks.fetched?.();
-  };
   const read = async (stream: Readable) => {
     stream.setEncoding("utf8");
     let buf = "";
@@ -112,15 +96,13 @@ export async function aptUpdate(p: AptPaths, spec: IndexSpec, hooks: UpdateHooks
         buf = buf.slice(nl + 1);
         if (line) {
           lines.push(line);
-          hooks.line(line);
-          fetchDone(line);
+          onLine(line);
         }
       }
-      fetchDone(buf);
     }
     if (buf.trim()) {
       lines.push(buf.trim());
-      hooks.line(buf.trim());
+      onLine(buf.trim());
     }
   };
   const [done] = await Promise.all([child.done, read(child.stdout), read(child.stderr)]);

@@ -12,7 +12,7 @@ import { AppError } from "@/server/errors";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { getProfile } from "@/server/profiles/service";
-import { aptPaths, aptSimulate, aptUpdate, listFiles, releaseFile, type AptPaths } from "./apt";
+import { aptPaths, aptSimulate, aptUpdate, listFiles, releaseFile } from "./apt";
 import { closestNames } from "./closest";
 import { parseRelease, releasePriority } from "./control";
 import { hostSourcesOf } from "./host-apt";
@@ -77,13 +77,6 @@ export interface PullIn {
   /** apt's own words when it cannot (conflicts, unmet dependencies). */
   messages: string[];
   status: IndexStatus;
-}
-
-/** What reading apt's lists into the index gave. */
-interface ListsRead {
-  packageCount: number;
-  changed: boolean;
-  readError: string | null;
 }
 
 interface Running {
@@ -177,26 +170,32 @@ export class PackageIndexes {
   private async doRefresh(spec: IndexSpec, progress: RefreshProgress): Promise<IndexStatus> {
     const row = this.row(spec);
     const paths = aptPaths(this.dataDir, spec.key);
-    let read: Promise<ListsRead> | undefined;
-    const reading = () => {
-      if (progress.phase !== "reading") {
-        progress.phase = "reading";
-        this.events.emit("change", spec.key);
-      }
-      return (read ??= this.readLists(spec, paths, row));
-    };
-    const update = await aptUpdate(paths, spec, {
-      line: (line) => {
-        progress.lines.push(line);
-        if (progress.lines.length > 40) progress.lines.shift();
-        this.events.emit("change", spec.key);
-      },
-      // apt has its lists in place and builds its own binary cache now (half a second for
-      // Debian main): the import reads them meanwhile instead of after.
-      fetched: () => void reading(),
+    const update = await aptUpdate(paths, spec, (line) => {
+      progress.lines.push(line);
+      if (progress.lines.length > 40) progress.lines.shift();
+      this.events.emit("change", spec.key);
     }).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
+    progress.phase = "reading";
+    this.events.emit("change", spec.key);
+
     // Whatever lists apt has are read, even after a failure: apt keeps the old ones then.
-    const { packageCount, changed, readError } = await reading();
+    let packageCount = row.packageCount;
+    let readError: string | null = null;
+    let changed = false;
+    try {
+      const lists: ImportList[] = [];
+      const priorities = new Map<string, number>();
+      for (const l of await listFiles(paths, spec)) {
+        const k = `${l.uri} ${l.suite}`;
+        if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
+        lists.push({ ...l, priority: priorities.get(k)! });
+      }
+      const result = await importLists(this.db, row.id, lists);
+      packageCount = result.packages;
+      changed = result.changed;
+    } catch (e) {
+      readError = `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
     const now = new Date();
     const error = update.ok ? readError : update.error;
     this.db
@@ -212,22 +211,6 @@ export class PackageIndexes {
     // Loaded now, not on the first key press after the refresh.
     if (after.packageCount > 0) this.namesOf(after);
     return this.statusOf(spec, this.db.select().from(indexesTable).where(eq(indexesTable.id, row.id)).get());
-  }
-
-  private async readLists(spec: IndexSpec, paths: AptPaths, row: PackageIndexRow): Promise<ListsRead> {
-    try {
-      const lists: ImportList[] = [];
-      const priorities = new Map<string, number>();
-      for (const l of await listFiles(paths, spec)) {
-        const k = `${l.uri} ${l.suite}`;
-        if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
-        lists.push({ ...l, priority: priorities.get(k)! });
-      }
-      const result = await importLists(this.db, row.id, lists);
-      return { packageCount: result.packages, changed: result.changed, readError: null };
-    } catch (e) {
-      return { packageCount: row.packageCount, changed: false, readError: `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}` };
-    }
   }
 
   /**

@@ -17,7 +17,6 @@ import { openDatabase, type Db } from "@/server/db/client";
 import { builds } from "@/server/db/schema";
 import { hostFacts } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
-import { aptPaths, aptUpdate, listFiles, type ListFile } from "@/server/packages/apt";
 import { writeSbom } from "@/server/packages/manifest-file";
 import { packageIndexes, type IndexStatus } from "@/server/packages/service";
 import { indexSpec, type IndexSpec } from "@/server/packages/sources";
@@ -94,23 +93,6 @@ describe("the index of the Debian preset's repositories", () => {
     const s = await indexes().refresh(spec);
     expect(s.error).toBeNull();
     expect(id()).toBe(before);
-  }, 120_000);
-
-  it("is read while apt builds its own cache: when apt says it reads the lists, they are the lists it leaves", async () => {
-    // From nothing, in a folder of its own, so that apt writes every list in this run.
-    const dir = await mkdtemp(join(tmpdir(), "packages-fetched-"));
-    try {
-      const paths = aptPaths(dir, spec.key);
-      const atFetched: Promise<ListFile[]>[] = [];
-      const r = await aptUpdate(paths, spec, { line: () => undefined, fetched: () => void atFetched.push(listFiles(paths, spec)) });
-      expect(r.error).toBeNull();
-      expect(atFetched).toHaveLength(1);
-      const seen = await atFetched[0]!;
-      expect(seen.map((l) => l.suite).sort()).toEqual(["bookworm", "bookworm-security", "bookworm-updates"]);
-      expect(seen).toEqual(await listFiles(paths, spec));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   }, 120_000);
 
   it("finds openssh-server first, with its version, size and summary", async () => {
