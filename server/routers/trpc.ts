@@ -10,7 +10,19 @@ export interface Context {
   host: () => HostFacts;
 }
 
+/**
+ * Subscriptions (SSE) send a ping comment when quiet: a build step or a VM's boot can be
+ * silent for minutes, and a client or proxy that sees no byte for that long drops the stream
+ * (undici's fetch after 300 s). The browser's client reconnects (resuming from its last
+ * tracked id) when it has heard nothing, not even a ping, for a while.
+ */
+export const SSE_OPTIONS = {
+  ping: { enabled: true, intervalMs: 10_000 },
+  client: { reconnectAfterInactivityMs: 45_000 },
+} as const;
+
 const t = initTRPC.context<Context>().create({
+  sse: SSE_OPTIONS,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     let problems: Problem[] = [];

@@ -18,6 +18,7 @@ import { AUTH_ROUTES } from "@/server/http/auth-routes";
 import { DOWNLOADS } from "@/server/http/downloads";
 import { MAX_BATCH } from "@/server/http/limits";
 import { appRouter, createCaller } from "@/server/routers";
+import { SSE_OPTIONS } from "@/server/routers/trpc";
 import { serveApp, type AppServer } from "@/test/support/app-server";
 import { readSse } from "@/test/support/sse";
 
@@ -95,6 +96,21 @@ describe("every tRPC procedure", () => {
     const refused = events.find((e) => e.event === "serialized-error");
     expect(refused ? (JSON.parse(refused.data) as { data: { httpStatus: number } }).data.httpStatus : 200).toBe(expected);
   });
+});
+
+describe("a quiet subscription", () => {
+  it("tells the client when to reconnect, and sends pings while nothing happens", async () => {
+    // builds.events of all builds: nothing is building here, so the stream stays quiet.
+    const res = await fetch(`${app.url}/api/trpc/builds.events?input=${encodeURIComponent("{}")}`, {
+      headers: { accept: "text/event-stream", ...bearer(app.tokens.current) },
+      signal: AbortSignal.timeout(3 * SSE_OPTIONS.ping.intervalMs),
+    });
+    expect(res.status).toBe(200);
+    const events = await readSse(res, (e) => e.event === "ping");
+    expect(events[0]).toMatchObject({ event: "connected" });
+    expect(JSON.parse(events[0]!.data)).toEqual(SSE_OPTIONS.client);
+    expect(events.map((e) => e.event)).toEqual(["connected", "ping"]);
+  }, 40_000);
 });
 
 describe("every download route", () => {
