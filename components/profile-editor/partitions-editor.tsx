@@ -4,7 +4,17 @@ import { cn } from "@/components/ui/cn";
 import { Field, FieldMessages } from "@/components/ui/field";
 import { Input, Select } from "@/components/ui/input";
 import { DiskLayout, PARTITION_COLORS } from "@/components/disk-layout/disk-layout";
-import { MINIMIZE, PARTITION_FORMATS, PARTITION_TYPES, partitionSchema, VERITY_ROLES, type Partition, type ProfileDocument } from "@/server/mkosi/profile";
+import {
+  COMPRESSOR_NAMES,
+  MINIMIZE,
+  PARTITION_FORMATS,
+  PARTITION_TYPES,
+  partitionSchema,
+  SQUASHFS_COMPRESSORS,
+  VERITY_ROLES,
+  type Partition,
+  type ProfileDocument,
+} from "@/server/mkosi/profile";
 import { effectivePartitions, repartPath } from "@/server/mkosi/render";
 import { move, removeAt, replaceAt } from "./doc-update";
 import { ListEditor } from "./list-editor";
@@ -15,6 +25,27 @@ const copyFilesCheck = (v: string) => {
   const r = partitionSchema.shape.copyFiles.safeParse([v]);
   return r.success ? undefined : r.error.issues[0]?.message;
 };
+
+/** A new format: compression is squashfs's alone, so it goes when the format leaves squashfs. */
+function withFormat(p: Partition, format: Partition["format"]): Partition {
+  const next = withOptional(p, "format", format);
+  if (format === "squashfs") return next;
+  const { compression: _c, compressionLevel: _l, ...rest } = next;
+  return rest;
+}
+
+/** A new compressor keeps the level only when it takes one in that range. */
+function withCompression(p: Partition, compression: Partition["compression"]): Partition {
+  const next = withOptional(p, "compression", compression);
+  const range = compression ? SQUASHFS_COMPRESSORS[compression] : null;
+  const level = next.compressionLevel;
+  return range && level !== undefined && level >= range.min && level <= range.max ? next : withOptional(next, "compressionLevel", undefined);
+}
+
+function levelBounds(p: Partition): { min?: number; max?: number } {
+  const range = p.compression ? SQUASHFS_COMPRESSORS[p.compression] : null;
+  return range ? { min: range.min, max: range.max } : {};
+}
 
 /** Drops optional keys set to undefined so the document stays as the server stores it. */
 function withOptional<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): T {
@@ -101,7 +132,7 @@ export function PartitionsEditor({
                   <Select
                     id={id("format")}
                     value={p.format ?? ""}
-                    onChange={(e) => update(i, withOptional(p, "format", (e.target.value || undefined) as Partition["format"]))}
+                    onChange={(e) => update(i, withFormat(p, (e.target.value || undefined) as Partition["format"]))}
                     invalid={at("format").length > 0}
                   >
                     <option value="">none (unformatted)</option>
@@ -136,6 +167,38 @@ export function PartitionsEditor({
                     ))}
                   </Select>
                 </Field>
+                {(p.format === "squashfs" || p.compression || p.compressionLevel !== undefined) && (
+                  <>
+                    <Field label="Compression" htmlFor={id("compression")} messages={toMessages(at("compression"))} anchor={anchorId(`partitions.${i}.compression`)}>
+                      <Select
+                        id={id("compression")}
+                        value={p.compression ?? ""}
+                        onChange={(e) => update(i, withCompression(p, (e.target.value || undefined) as Partition["compression"]))}
+                        invalid={at("compression").length > 0}
+                      >
+                        <option value="">mksquashfs default (gzip)</option>
+                        {COMPRESSOR_NAMES.map((c) => (
+                          <option key={c} value={c}>
+                            {c}
+                          </option>
+                        ))}
+                      </Select>
+                    </Field>
+                    <Field label="Level" htmlFor={id("compressionLevel")} messages={toMessages(at("compressionLevel"))} anchor={anchorId(`partitions.${i}.compressionLevel`)}>
+                      <Input
+                        id={id("compressionLevel")}
+                        type="number"
+                        inputMode="numeric"
+                        {...levelBounds(p)}
+                        placeholder={p.compression && SQUASHFS_COMPRESSORS[p.compression] ? "default" : "none"}
+                        disabled={!p.compression || (!SQUASHFS_COMPRESSORS[p.compression] && p.compressionLevel === undefined)}
+                        value={p.compressionLevel ?? ""}
+                        onChange={(e) => update(i, withOptional(p, "compressionLevel", e.target.value === "" ? undefined : Number(e.target.value)))}
+                        invalid={at("compressionLevel").length > 0}
+                      />
+                    </Field>
+                  </>
+                )}
                 <Field label="Verity" htmlFor={id("verity")} messages={toMessages(at("verity"))} anchor={anchorId(`partitions.${i}.verity`)}>
                   <Select
                     id={id("verity")}

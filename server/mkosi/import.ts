@@ -31,7 +31,7 @@ import {
   type Repository,
 } from "./profile";
 import { PEM_PRIVATE_KEY } from "./verity";
-import { MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, VOLATILE_OVERLAY } from "./render";
+import { ENVIRONMENT_SECTION, MAX_PARTITIONS, render, SETTINGS_DROPIN, SOURCES_PATHS, SQUASHFS_OPTIONS_VARIABLE, squashfsEnvironment, VOLATILE_OVERLAY } from "./render";
 import {
   FORMER_SECTIONS,
   fromMkosiName,
@@ -667,6 +667,30 @@ function importRepart(files: readonly ProjectFile[]): RepartResult {
   return { ok: true, partitions };
 }
 
+/**
+ * An Environment= that is exactly what a squashfs partition's Compression renders becomes that
+ * field of every squashfs partition again (an export of ours comes back as it left).
+ */
+function foldSquashfsCompression(partitions: Partition[], rawSettings: readonly RawSetting[], notes: string[]): { partitions: Partition[]; rawSettings: RawSetting[] } {
+  const unchanged = { partitions, rawSettings: [...rawSettings] };
+  const envs = rawSettings.filter((r) => r.key === "Environment");
+  const env = envs[0];
+  const squashfs = partitions.filter((p) => p.format === "squashfs");
+  if (!env || envs.length !== 1 || env.section !== ENVIRONMENT_SECTION || squashfs.length === 0 || squashfs.some((p) => p.compression)) return unchanged;
+  const m = new RegExp(`^"${SQUASHFS_OPTIONS_VARIABLE}=-comp ([a-z0-9]+)(?: -Xcompression-level ([0-9]{1,2}))?"$`).exec(env.value);
+  const compression = partitionSchema.shape.compression.safeParse(m?.[1]);
+  if (!m || !compression.success || !compression.data) return unchanged;
+  const field = { compression: compression.data, ...(m[2] ? { compressionLevel: Number(m[2]) } : {}) };
+  const next = partitions.map((p) => (p.format === "squashfs" ? { ...p, ...field } : p));
+  // Only when it renders back byte for byte, so the export writes the same line.
+  if (squashfsEnvironment(next) !== env.value) return unchanged;
+  const note = `Environment=${env.value} is the squashfs partitions' Compression in the partition editor`;
+  const kept = notes.findIndex((n) => n.startsWith("Environment= kept as written"));
+  if (kept >= 0) notes[kept] = note;
+  else notes.push(note);
+  return { partitions: next, rawSettings: rawSettings.filter((r) => r !== env) };
+}
+
 // --- everything else ------------------------------------------------------------------------
 
 const SCRIPT = /^mkosi\.(configure|sync|prepare|build|postinst|finalize|postoutput|clean)(\.chroot)?$/;
@@ -780,6 +804,8 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     else repartReason = r.reason;
   }
   for (const f of repartFiles) handled.add(f.path);
+  const folded = foldSquashfsCompression(partitions, config.rawSettings, notes);
+  partitions = folded.partitions;
 
   // Apt sources.
   const sources = importSources(files);
@@ -836,7 +862,7 @@ export function importProject(input: readonly ProjectFile[]): ImportResult {
     partitions: parts,
     overlay: { scheme: config.tmpfs ? "tmpfs" : "readonly" },
     extraFiles: [...extraFiles].sort(byPath),
-    rawSettings: config.rawSettings,
+    rawSettings: folded.rawSettings,
     rawFiles: [...rawFiles, ...extraRaw].sort(byPath),
   });
   const repartRaw = (reason: string) => repartFiles.map((f) => rawFile(f, `partition definitions the form cannot represent exactly: ${reason}`));

@@ -80,6 +80,20 @@ export const FILE_SYSTEM_FORMATS: readonly PartitionFormat[] = PARTITION_FORMATS
 export type PartitionFormat = (typeof PARTITION_FORMATS)[number];
 export const MINIMIZE = ["off", "best", "guess"] as const;
 /**
+ * mksquashfs's compressors and the -Xcompression-level range each takes (xz and lz4 take
+ * none). systemd-repart 254 has no Compression= key, so the choice reaches mksquashfs through
+ * the environment (docs/mkosi-notes.md, "Squashfs compression").
+ */
+export const SQUASHFS_COMPRESSORS = {
+  gzip: { min: 1, max: 9 },
+  lzo: { min: 1, max: 9 },
+  zstd: { min: 1, max: 22 },
+  xz: null,
+  lz4: null,
+} as const;
+export type SquashfsCompressor = keyof typeof SQUASHFS_COMPRESSORS;
+export const COMPRESSOR_NAMES = Object.keys(SQUASHFS_COMPRESSORS) as [SquashfsCompressor, ...SquashfsCompressor[]];
+/**
  * systemd-repart's Verity=: the protected data, its hash tree, or the signed root hash. The
  * three are tied together by one VerityMatchKey= (docs/mkosi-notes.md, "Verified boot").
  */
@@ -106,6 +120,9 @@ export const partitionSchema = z.object({
   sizeMin: sizeString.optional(),
   sizeMax: sizeString.optional(),
   minimize: z.enum(MINIMIZE).optional(),
+  /** squashfs only: how mksquashfs compresses the file system (its default is gzip). */
+  compression: z.enum(COMPRESSOR_NAMES, { error: `must be one of ${COMPRESSOR_NAMES.join(", ")}` }).optional(),
+  compressionLevel: z.number({ error: "must be a whole number" }).int("must be a whole number").optional(),
   verity: z.enum(VERITY_ROLES, { error: `must be one of ${VERITY_ROLES.join(", ")}` }).optional(),
   verityMatchKey: patterned({ regex: /^[A-Za-z0-9_-]{1,64}$/, rule: "1 to 64 letters, digits, '_' or '-'" }, unitValueProblem).optional(),
   /** Keys the form has no field for, written as they are (e.g. Verity=, SplitName=). */

@@ -103,10 +103,36 @@ export function renderMkosiConf(doc: ProfileDocument, mkosiMajor = DEFAULT_MKOSI
     const lines: string[] = [];
     for (const def of SETTINGS as readonly SettingDef[])
       if (def.section === section && supportedBy(def, mkosiMajor)) lines.push(...settingLines(def, values[def.key]));
+    const env = section === ENVIRONMENT_SECTION ? squashfsEnvironment(doc.partitions) : undefined;
+    if (env) lines.push(`Environment=${env}`);
     for (const raw of doc.rawSettings) if (raw.section === section) lines.push(...rawSettingLines(raw));
     if (lines.length > 0) sections.push(`[${section}]\n${lines.join("\n")}\n`);
   }
   return sections.join("\n");
+}
+
+/**
+ * systemd-repart (254 and later) reads extra mkfs options per file system type from
+ * SYSTEMD_REPART_MKFS_OPTIONS_<TYPE>, and mkosi runs repart with its Environment=: so a
+ * squashfs partition's compression is one Environment= value, the same for every squashfs
+ * partition of the image (docs/mkosi-notes.md, "Squashfs compression").
+ */
+export const SQUASHFS_OPTIONS_VARIABLE = "SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS";
+/** Where mkosi 24 reads Environment= (25 and 26 read it there too). */
+export const ENVIRONMENT_SECTION = "Content";
+
+/** mksquashfs's options for a partition's compression, or undefined when it has none. */
+export function squashfsOptions(p: Pick<Partition, "compression" | "compressionLevel">): string | undefined {
+  if (!p.compression) return undefined;
+  return p.compressionLevel === undefined ? `-comp ${p.compression}` : `-comp ${p.compression} -Xcompression-level ${p.compressionLevel}`;
+}
+
+/** The Environment= value that carries the first squashfs partition's compression. */
+export function squashfsEnvironment(partitions: readonly Partition[]): string | undefined {
+  const p = partitions.find((q) => q.format === "squashfs" && q.compression);
+  const options = p && squashfsOptions(p);
+  // mkosi splits Environment= on spaces like a shell, so the quotes keep the options one value.
+  return options && `"${SQUASHFS_OPTIONS_VARIABLE}=${options}"`;
 }
 
 // --- Repositories -----------------------------------------------------------------------

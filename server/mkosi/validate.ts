@@ -1,8 +1,8 @@
 // Checks a profile document: the zod schema for each value, then the rules that span fields
 // (partition layout, overlay, file paths). The browser runs the same checks as the server.
 import type { z } from "zod";
-import { FILE_SYSTEM_FORMATS, IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, type ProfileDocument } from "./profile";
-import { effectivePartitions, MAX_PARTITIONS, render } from "./render";
+import { FILE_SYSTEM_FORMATS, IMAGE_TREES, profileDocumentSchema, READ_ONLY_FORMATS, SQUASHFS_COMPRESSORS, type ProfileDocument } from "./profile";
+import { ENVIRONMENT_SECTION, effectivePartitions, MAX_PARTITIONS, render, SQUASHFS_OPTIONS_VARIABLE, squashfsOptions } from "./render";
 import { valueOrDefault } from "./settings";
 import { PEM_PRIVATE_KEY, signingKeyReasons } from "./verity";
 import { parseSize } from "./size";
@@ -74,6 +74,38 @@ function verityRules(doc: ProfileDocument): Problem[] {
   return problems;
 }
 
+/** A compression fits squashfs, its level the compressor's range, and every squashfs partition shares it. */
+function compressionRules(doc: ProfileDocument): Problem[] {
+  const problems: Problem[] = [];
+  let first: { i: number; options: string } | undefined;
+  doc.partitions.forEach((p, i) => {
+    const at = (field: string, message: string) => problems.push({ path: ["partitions", i, field], message });
+    if (p.format !== "squashfs") {
+      if (p.compression) at("compression", `Compression applies to squashfs only, not to ${p.format ?? "an unformatted partition"}`);
+      else if (p.compressionLevel !== undefined) at("compressionLevel", "a compression level needs a squashfs Compression");
+      return;
+    }
+    if (p.compressionLevel !== undefined) {
+      const range = p.compression ? SQUASHFS_COMPRESSORS[p.compression] : undefined;
+      if (!p.compression) at("compressionLevel", "a compression level needs a Compression");
+      else if (!range) at("compressionLevel", `${p.compression} takes no compression level`);
+      else if (p.compressionLevel < range.min || p.compressionLevel > range.max)
+        at("compressionLevel", `${p.compression} levels are ${range.min} to ${range.max}`);
+    }
+    // systemd-repart takes one set of mksquashfs options per image, so all squashfs partitions share it.
+    const options = squashfsOptions(p) ?? "mksquashfs's default (gzip)";
+    if (!first) first = { i, options };
+    else if (options !== first.options)
+      at("compression", `every squashfs partition of an image is compressed alike (systemd-repart takes one set of mksquashfs options): partition ${first.i + 1} has ${first.options}`);
+  });
+  if (first && doc.partitions[first.i]?.compression)
+    doc.rawSettings.forEach((r, i) => {
+      if (r.key === "Environment" && r.value.includes(`${SQUASHFS_OPTIONS_VARIABLE}=`))
+        problems.push({ path: ["rawSettings", i], message: `${r.section}/Environment= sets ${SQUASHFS_OPTIONS_VARIABLE} too, which partition ${first!.i + 1}'s Compression writes into [${ENVIRONMENT_SECTION}]` });
+    });
+  return problems;
+}
+
 /** The rules that need more than one field. Assumes a schema-valid document. */
 export function documentRules(doc: ProfileDocument): Problem[] {
   const problems: Problem[] = [];
@@ -123,7 +155,7 @@ export function documentRules(doc: ProfileDocument): Problem[] {
       problems.push({ path: ["partitions", i, "copyFiles"], message: `a ${p.format} file system is read-only: it needs CopyFiles= to have any content` });
   });
 
-  problems.push(...verityRules(doc));
+  problems.push(...verityRules(doc), ...compressionRules(doc));
 
   const labels = new Map<string, number>();
   effectivePartitions(doc).forEach((p, i) => {

@@ -621,6 +621,50 @@ describe("importProject: hostile and invalid input", () => {
   });
 });
 
+describe("importProject: squashfs compression", () => {
+  const LAYOUT = [
+    file("mkosi.repart/00-esp.conf", "[Partition]\nType=esp\nFormat=vfat\nCopyFiles=/boot:/\nCopyFiles=/efi:/\n"),
+    file("mkosi.repart/10-root.conf", "[Partition]\nType=root\nFormat=squashfs\nCopyFiles=/\n"),
+  ];
+  const withEnv = (value: string) => importProject([conf(`[Content]\nPackages=systemd\nEnvironment=${value}\n`), ...LAYOUT]);
+
+  it("reads the Environment= an export writes as the squashfs partition's Compression", () => {
+    const r = withEnv('"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd -Xcompression-level 3"');
+    expect(r.document.partitions[1]).toMatchObject({ format: "squashfs", compression: "zstd", compressionLevel: 3 });
+    expect(r.document.partitions[0]!.compression).toBeUndefined();
+    expect(r.document.rawSettings).toEqual([]);
+    expect(r.notes.filter((n) => n.startsWith("Environment="))).toEqual([
+      'Environment="SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd -Xcompression-level 3" is the squashfs partitions\' Compression in the partition editor',
+    ]);
+    expect(withEnv('"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp xz"').document.partitions[1]).toMatchObject({ compression: "xz" });
+  });
+
+  it("keeps any other Environment= as written", () => {
+    for (const value of [
+      '"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd -b 1M"',
+      "SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp",
+      '"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp brotli"',
+      '"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd -Xcompression-level 03"',
+      '"SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd" FOO=bar',
+    ]) {
+      const r = withEnv(value);
+      expect(r.document.partitions[1]!.compression, value).toBeUndefined();
+      expect(r.document.rawSettings, value).toEqual([{ section: "Content", key: "Environment", value }]);
+    }
+  });
+
+  it("round-trips every compressor and level the form offers", () => {
+    for (const c of [{ compression: "gzip", compressionLevel: 9 }, { compression: "zstd", compressionLevel: 22 }, { compression: "lzo" }, { compression: "lz4" }] as const) {
+      const d = profileDocumentSchema.parse({
+        settings: { Packages: ["systemd"] },
+        partitions: [{ type: "esp", format: "vfat", copyFiles: ["/boot:/", "/efi:/"] }, { type: "root", format: "squashfs", copyFiles: ["/"], ...c }],
+      });
+      expect(validateDocument(d).ok).toBe(true);
+      expect(roundTrip(d)).toEqual(d);
+    }
+  });
+});
+
 describe("export -> import keeps documents", () => {
   it("round-trips a document using every part of the model", () => {
     const doc = profileDocumentSchema.parse({

@@ -337,6 +337,43 @@ describe("repart definitions", () => {
   });
 });
 
+describe("squashfs compression", () => {
+  const root = (c: object) =>
+    doc({ settings: { Packages: ["systemd"] }, partitions: [{ type: "esp", format: "vfat", copyFiles: ["/boot:/", "/efi:/"] }, { type: "root", format: "squashfs", copyFiles: ["/"], ...c }] });
+  const conf = (c: object) => byPath(render(root(c)), "mkosi.conf")!.content;
+
+  it("is one quoted Environment= in [Content], after the form's settings, not a repart key", () => {
+    expect(conf({ compression: "zstd", compressionLevel: 3 })).toBe(
+      '[Content]\nPackages=systemd\nEnvironment="SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp zstd -Xcompression-level 3"\n',
+    );
+    expect(byPath(render(root({ compression: "zstd", compressionLevel: 3 })), "mkosi.repart/10-root.conf")!.content).toBe("[Partition]\nType=root\nFormat=squashfs\nCopyFiles=/\n");
+  });
+
+  it("leaves the level to mksquashfs when none is set, and writes nothing without a compression", () => {
+    expect(conf({ compression: "xz" })).toContain('Environment="SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp xz"\n');
+    expect(conf({})).not.toContain("Environment");
+  });
+
+  it("keeps an Environment= kept as written beside its own", () => {
+    const d = root({ compression: "lz4" });
+    d.rawSettings = [{ section: "Content", key: "Environment", value: "FOO=bar" }];
+    expect(renderMkosiConf(d)).toBe('[Content]\nPackages=systemd\nEnvironment="SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-comp lz4"\nEnvironment=FOO=bar\n');
+  });
+
+  it("reaches mkosi as one variable holding all of mksquashfs's options", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "render-compression-"));
+    try {
+      await writeProject(dir, render(root({ compression: "zstd", compressionLevel: 3 })));
+      const r = await execa("mkosi", ["--json", "summary"], { cwd: dir, reject: false });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const image = (JSON.parse(r.stdout) as { Images: Record<string, unknown>[] }).Images[0]!;
+      expect(image.Environment).toMatchObject({ SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS: "-comp zstd -Xcompression-level 3" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // --- Overlay -------------------------------------------------------------------------------------
 
 describe("the persistent overlay", () => {

@@ -244,6 +244,60 @@ describe("partition rules", () => {
   });
 });
 
+describe("squashfs compression", () => {
+  /** The Debian 12 preset with its root's compression set as given. */
+  const withRoot = (c: object) => {
+    const d = base();
+    parts(d)[1] = { ...parts(d)[1]!, compression: undefined, compressionLevel: undefined, ...c };
+    return d;
+  };
+
+  it("takes each compressor with a level in its range, or none", () => {
+    for (const c of [{ compression: "zstd", compressionLevel: 1 }, { compression: "zstd", compressionLevel: 22 }, { compression: "gzip", compressionLevel: 9 }, { compression: "xz" }, { compression: "lz4" }, {}])
+      expect(problems(withRoot(c)), JSON.stringify(c)).toEqual([]);
+  });
+
+  it("names the level's range, or says the compressor takes none", () => {
+    expect(problems(withRoot({ compression: "zstd", compressionLevel: 23 }))).toEqual([{ path: ["partitions", 1, "compressionLevel"], message: "zstd levels are 1 to 22" }]);
+    expect(problems(withRoot({ compression: "gzip", compressionLevel: 0 }))).toEqual([{ path: ["partitions", 1, "compressionLevel"], message: "gzip levels are 1 to 9" }]);
+    expect(problems(withRoot({ compression: "xz", compressionLevel: 3 }))).toEqual([{ path: ["partitions", 1, "compressionLevel"], message: "xz takes no compression level" }]);
+    expect(problems(withRoot({ compressionLevel: 3 }))).toEqual([{ path: ["partitions", 1, "compressionLevel"], message: "a compression level needs a Compression" }]);
+  });
+
+  it("rejects an unknown compressor or a fractional level at the field", () => {
+    expect(problems(withRoot({ compression: "brotli" }))).toEqual([{ path: ["partitions", 1, "compression"], message: expect.stringMatching(/^must be one of gzip, lzo, zstd, xz, lz4$/) }]);
+    expect(paths(withRoot({ compression: "zstd", compressionLevel: 2.5 }))).toEqual([["partitions", 1, "compressionLevel"]]);
+    expect(paths(withRoot({ compression: "zstd", compressionLevel: "3" }))).toEqual([["partitions", 1, "compressionLevel"]]);
+  });
+
+  it("applies to squashfs only", () => {
+    const d = base();
+    Object.assign(parts(d)[1]!, { format: "erofs", compression: "zstd" });
+    expect(problems(d)).toEqual([{ path: ["partitions", 1, "compression"], message: "Compression applies to squashfs only, not to erofs" }]);
+    Object.assign(parts(d)[1]!, { compression: undefined, compressionLevel: 3 });
+    expect(paths(d)).toEqual([["partitions", 1, "compressionLevel"]]);
+  });
+
+  it("is the same for every squashfs partition, since repart takes one set of options", () => {
+    const d = withRoot({ compression: "zstd", compressionLevel: 3 });
+    parts(d).push({ type: "usr", format: "squashfs", label: "usr", copyFiles: ["/usr"], compression: "zstd", compressionLevel: 3 });
+    expect(problems(d)).toEqual([]);
+    parts(d)[2]!.compressionLevel = 4;
+    expect(problems(d)).toEqual([{ path: ["partitions", 2, "compression"], message: expect.stringMatching(/compressed alike .*partition 2 has -comp zstd -Xcompression-level 3$/) }]);
+    delete parts(d)[2]!.compression;
+    delete parts(d)[2]!.compressionLevel;
+    expect(paths(d)).toEqual([["partitions", 2, "compression"]]);
+  });
+
+  it("conflicts with an Environment= kept as written that sets the same variable", () => {
+    const d = withRoot({ compression: "zstd" });
+    d.rawSettings = [{ section: "Content", key: "Environment", value: "SYSTEMD_REPART_MKFS_OPTIONS_SQUASHFS=-b\\ 1M" }];
+    expect(paths(d)).toEqual([["rawSettings", 0]]);
+    d.rawSettings = [{ section: "Content", key: "Environment", value: "FOO=bar" }];
+    expect(problems(d)).toEqual([]);
+  });
+});
+
 describe("file paths", () => {
   const ATTACKS: [string, string][] = [
     ["/etc/passwd", "absolute"],
@@ -467,7 +521,7 @@ describe("verified boot", () => {
     expect(paths(orphan)).toEqual([["partitions", 2, "verity"]]);
     // A writable root under verity.
     const rw = structuredClone(d);
-    parts(rw)[1] = { ...parts(rw)[1]!, format: "ext4" };
+    parts(rw)[1] = { ...parts(rw)[1]!, format: "ext4", compression: undefined, compressionLevel: undefined };
     expect(paths(rw)).toEqual([["partitions", 1, "format"]]);
     // A match key without Verity=.
     const stray = structuredClone(base());
