@@ -84,7 +84,9 @@ export type SummarySpelling =
   /** A fixed spelling per form value (keyed by the value as text); mkosi majors before `since` print the value itself. */
   | { type: "values"; values: Readonly<Record<string, unknown>>; since?: number }
   /** `[text, hashed]`: the value without its `prefix`, and whether it had it. */
-  | { type: "pair"; prefix: string };
+  | { type: "pair"; prefix: string }
+  /** Each list item with `prefix` before it (except the words in `except`), from mkosi major `since`. */
+  | { type: "items"; prefix: string; except: readonly string[]; since: number };
 
 // Debian Policy 5.6.1: at least two characters, lowercase alphanumerics and + - .,
 // starting with an alphanumeric. Ubuntu uses the same rule.
@@ -106,6 +108,17 @@ const LOCALE: ValuePattern = { regex: /^[A-Za-z0-9_.@-]+$/, rule: "a locale such
 const TIMEZONE: ValuePattern = { regex: /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, rule: "a time zone such as UTC or Europe/Berlin" };
 // A kernel command line word: no spaces (they separate words), no comment characters.
 const CMDLINE_WORD: ValuePattern = { regex: /^[^\s#;"'\\]+$/, rule: "a kernel command line word without spaces, quotes, '#' or ';'" };
+// A kernel module pattern: a Python regular expression searched in the module's path under
+// /usr/lib/modules/<version>/ (kmod.py), written without spaces, commas (the list's delimiter),
+// quotes, comment characters or backslashes.
+const MODULE_REGEX: ValuePattern = {
+  // A '[' first would read as a section header.
+  regex: /^(?!\[)[A-Za-z0-9_.*+?^$()[\]|/-]+$/,
+  rule: "a regular expression of module paths such as /virtio_blk.ko or .* (letters, digits and _ . * + ? ^ $ ( ) [ ] | / -, not '[' first)",
+};
+// mkosi 26 prints the regular expressions of the old settings as 're:<regex>' (parse_kernel_module_filter_regexp).
+const MODULE_REGEX_SUMMARY = { type: "items", prefix: "re:", except: ["default", "host"], since: 26 } as const;
+
 /** RootPassword= text starting with this is a crypt hash, not the password itself. */
 export const HASHED_PASSWORD_PREFIX = "hashed:";
 
@@ -216,6 +229,20 @@ export const SETTINGS = [
     formerly: [{ section: "Output", until: 14 }],
     kind: { type: "list", delimiter: " ", item: CMDLINE_WORD },
     help: "Kernel command line words embedded in the UKI, e.g. console=ttyS0.",
+  },
+  // mkosi 24 and 25 put every module of the kernel into the UKI's modules initrd (122 MB for
+  // Debian's kernel); these two trim it (docs/mkosi-notes.md, "The kernel modules initrd").
+  {
+    key: "KernelModulesInitrdExclude", section: "Content", group: "boot", since: 15,
+    kind: { type: "list", delimiter: ",", item: MODULE_REGEX },
+    summary: MODULE_REGEX_SUMMARY,
+    help: "Kernel modules left out of the UKI's modules initrd (regular expressions of their paths); .* leaves out all but the included.",
+  },
+  {
+    key: "KernelModulesInitrdInclude", section: "Content", group: "boot", since: 15,
+    kind: { type: "list", delimiter: ",", item: MODULE_REGEX },
+    summary: MODULE_REGEX_SUMMARY,
+    help: "Kernel modules kept in the modules initrd even when excluded: regular expressions, or default for mkosi-initrd's own list.",
   },
   {
     key: "Hostname", section: "Content", group: "login", since: 14,
@@ -355,6 +382,8 @@ export function summaryValue(def: SettingDef, value: unknown, mkosiMajor: number
     return text.startsWith(spelling.prefix) ? [text.slice(spelling.prefix.length), true] : [text, false];
   }
   if (spelling.since !== undefined && mkosiMajor < spelling.since) return value;
+  if (spelling.type === "items")
+    return (value as readonly string[]).map((item) => (spelling.except.includes(item) ? item : spelling.prefix + item));
   const key = String(value);
   return Object.hasOwn(spelling.values, key) ? spelling.values[key] : value;
 }

@@ -26,6 +26,14 @@ const SAMPLES: Record<string, string[]> = {
   "a locale such as C.UTF-8 or en_US.UTF-8": ["C.UTF-8", "en_US.UTF-8", "sr_RS@latin", "POSIX"],
   "a time zone such as UTC or Europe/Berlin": ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5"],
   "a kernel command line word without spaces, quotes, '#' or ';'": ["console=ttyS0", "systemd.firstboot=off", "quiet", "root=PARTLABEL=root"],
+  "a regular expression of module paths such as /virtio_blk.ko or .* (letters, digits and _ . * + ? ^ $ ( ) [ ] | / -, not '[' first)": [
+    ".*",
+    "/virtio_blk.ko",
+    "default",
+    "/drivers/(ata|nvme)/",
+    "^kernel/fs/[a-z0-9]+/",
+    "/raid[0-9]*.ko",
+  ],
   "printable characters without leading or trailing spaces": ["root", "correct horse battery staple", "hashed:$6$salt$Xy0/abc.def"],
   [`a Debian package name (lowercase letters, digits, '+', '-' and '.', starting with a letter or digit)`]: [
     "systemd",
@@ -155,6 +163,10 @@ describe("the settings model", () => {
     expect(summaryValue(def("SplitArtifacts"), true, 25)).toEqual(["uki", "kernel", "initrd", "partitions"]);
     expect(summaryValue(def("SplitArtifacts"), false, 26)).toEqual(["uki", "kernel", "initrd"]);
     expect(summaryValue(def("Packages"), ["a"], 26)).toEqual(["a"]);
+    // mkosi 26 marks the old module settings' items as regular expressions (parse_kernel_module_filter_regexp).
+    expect(summaryValue(def("KernelModulesInitrdInclude"), ["default", "/virtio_blk.ko", "host"], 25)).toEqual(["default", "/virtio_blk.ko", "host"]);
+    expect(summaryValue(def("KernelModulesInitrdInclude"), ["default", "/virtio_blk.ko", "host"], 26)).toEqual(["default", "re:/virtio_blk.ko", "host"]);
+    expect(summaryValue(def("KernelModulesInitrdExclude"), [".*"], 26)).toEqual(["re:.*"]);
     // The importer reads mkosi's names back into the form's.
     expect(fromMkosiName(def("CompressOutput"), "none")).toBe("no");
     expect(fromMkosiName(def("CleanPackageMetadata"), "disabled")).toBe("no");
