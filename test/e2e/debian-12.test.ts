@@ -279,6 +279,12 @@ describe("a real build of the Debian preset", () => {
     const esp = `${disk}@@${at(0)}`;
     expect((await run("mdir", ["-b", "-i", esp, "::/EFI/BOOT"])).stdout).toMatch(/BOOTX64\.EFI/i);
     expect((await run("mdir", ["-b", "-i", esp, "::/EFI/Linux"])).stdout).toMatch(/\.efi/);
+    // The root partition's Compression reached mksquashfs through mkosi's Environment=.
+    const squashfs = (await run("unsquashfs", ["-s", join(out, "immutable-debian_1.root-x86-64.raw")])).stdout;
+    expect(squashfs).toMatch(/^Compression zstd$/m);
+    expect(squashfs).toMatch(/^\s*compression-level 3$/m);
+    // The modules initrd holds mkosi-initrd's list and the preset's disk drivers, not all of the kernel's 122 MB.
+    expect((await stat(join(out, "immutable-debian_1.initrd"))).size).toBeLessThan(60 * 1024 ** 2);
   });
 
   it("kept mkosi's coloured log, its steps as a timeline, and the snapshot it built from", async () => {
