@@ -25,7 +25,8 @@ export interface Preset {
 // about the same size (docs/mkosi-notes.md, "Squashfs compression").
 type PartitionInput = ProfileDocumentInput["partitions"] extends (infer P)[] | undefined ? P : never;
 const ESP: PartitionInput = { type: "esp", format: "vfat", label: "esp", copyFiles: ["/boot:/", "/efi:/"], sizeMin: "512M", sizeMax: "512M" };
-const ROOT: PartitionInput = { type: "root", format: "squashfs", label: "root", copyFiles: ["/"], minimize: "best", compression: "zstd", compressionLevel: 3 };
+const WHOLE_TREE: PartitionInput = { type: "root", label: "root", copyFiles: ["/"], minimize: "best" };
+const ROOT: PartitionInput = { ...WHOLE_TREE, format: "squashfs", compression: "zstd", compressionLevel: 3 };
 const IMMUTABLE_LAYOUT: ProfileDocumentInput["partitions"] = [ESP, ROOT];
 
 // mkosi's Autologin= covers tty1 and hvc0 but not the serial console; this drop-in does.
@@ -86,7 +87,7 @@ function debian13(host: HostFacts, opts: { id: string; root: "squashfs" | "erofs
       Checksum: true,
     },
     repositories: repos,
-    partitions: [ESP, opts.root === "squashfs" ? ROOT : { type: "root", format: opts.root, label: "root", copyFiles: ["/"], minimize: "best" }],
+    partitions: [ESP, opts.root === "squashfs" ? ROOT : { ...WHOLE_TREE, format: opts.root }],
     overlay: { scheme: "tmpfs" },
     extraFiles: [SERIAL_AUTOLOGIN],
   });
