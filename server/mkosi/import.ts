@@ -684,10 +684,9 @@ function foldSquashfsCompression(partitions: Partition[], rawSettings: readonly 
   const next = partitions.map((p) => (p.format === "squashfs" ? { ...p, ...field } : p));
   // Only when it renders back byte for byte, so the export writes the same line.
   if (squashfsEnvironment(next) !== env.value) return unchanged;
-  const note = `Environment=${env.value} is the squashfs partitions' Compression in the partition editor`;
+  // It is the form's own spelling, shown in the partition editor: not kept as written after all.
   const kept = notes.findIndex((n) => n.startsWith("Environment= kept as written"));
-  if (kept >= 0) notes[kept] = note;
-  else notes.push(note);
+  if (kept >= 0) notes.splice(kept, 1);
   return { partitions: next, rawSettings: rawSettings.filter((r) => r !== env) };
 }
 
