@@ -77,19 +77,39 @@ export interface UpdateResult {
   lines: string[];
 }
 
-/** `apt-get update` of the index; each line apt prints goes to onLine as it comes. */
-export async function aptUpdate(p: AptPaths, spec: IndexSpec, onLine: (line: string) => void, signal?: AbortSignal): Promise<UpdateResult> {
+// What apt-get update prints (untranslated: LC_ALL=C.UTF-8) once its downloads are over and
+// each list it got is in place, verified (a source that failed keeps its old lists); then it
+// spends about as long again building its own cache of them, the line ending only after that.
+const FETCHED = "Reading package lists...";
+
+/**
+ * `apt-get update` of the index; each line apt prints goes to onLine as it comes, and onFetched
+ * is called once when the lists are in place, while apt still builds its cache (so they can be
+ * read beside it).
+ */
+export async function aptUpdate(
+  p: AptPaths,
+  spec: IndexSpec,
+  onLine: (line: string) => void,
+  opts: { onFetched?: () => void; signal?: AbortSignal } = {},
+): Promise<UpdateResult> {
+  const { onFetched, signal } = opts;
   await writeAptConfig(p, spec);
   const child = startOwned("apt-get update", "apt-get", ["update", ...aptOptions(p, spec.architecture), "-o", "APT::Update::Error-Mode=any"], {
     env: aptEnv(p),
     signal,
   });
   const lines: string[] = [];
+  let fetched = false;
   const read = async (stream: Readable) => {
     stream.setEncoding("utf8");
     let buf = "";
     for await (const chunk of stream) {
       buf += String(chunk);
+      if (!fetched && stream === child.stdout && buf.includes(FETCHED)) {
+        fetched = true;
+        onFetched?.();
+      }
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl).trimEnd();
@@ -134,19 +154,26 @@ export function uriToFileName(uri: string): string {
   return out.replace(/\//g, "_");
 }
 
-/** The Packages lists apt has for the index's sources (the architecture's and binary-all). */
+/** The Packages lists the index's sources can have (the architecture's and binary-all), by their file names in apt's lists folder. */
+export function listNames(spec: IndexSpec): { file: string; uri: string; suite: string; component: string }[] {
+  return spec.sources.flatMap((s) =>
+    s.suites.flatMap((suite) =>
+      s.components.flatMap((component) =>
+        [spec.architecture, "all"].map((arch) => ({ file: uriToFileName(`${s.uri}/dists/${suite}/${component}/binary-${arch}/Packages`), uri: s.uri, suite, component })),
+      ),
+    ),
+  );
+}
+
+/** The Packages lists apt has for the index's sources. */
 export async function listFiles(p: AptPaths, spec: IndexSpec): Promise<ListFile[]> {
   const present = new Set(await readdir(p.lists).catch(() => []));
   const out: ListFile[] = [];
-  for (const s of spec.sources)
-    for (const suite of s.suites)
-      for (const component of s.components)
-        for (const arch of [spec.architecture, "all"]) {
-          const file = uriToFileName(`${s.uri}/dists/${suite}/${component}/binary-${arch}/Packages`);
-          if (!present.has(file)) continue;
-          const st = await stat(join(p.lists, file));
-          out.push({ file, path: join(p.lists, file), uri: s.uri, suite, component, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
-        }
+  for (const l of listNames(spec)) {
+    if (!present.has(l.file)) continue;
+    const st = await stat(join(p.lists, l.file));
+    out.push({ ...l, path: join(p.lists, l.file), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 import { eq } from "drizzle-orm";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { BuildQueue } from "@/server/builds/queue";
 import type { Db } from "@/server/db/client";
 import { packageIndexes as indexesTable, type IndexSource, type PackageIndexRow } from "@/server/db/schema";
@@ -12,9 +13,10 @@ import { AppError } from "@/server/errors";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { getProfile } from "@/server/profiles/service";
-import { aptPaths, aptSimulate, aptUpdate, listFiles, releaseFile } from "./apt";
+import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, writeAptConfig, type AptPaths } from "./apt";
 import { closestNames } from "./closest";
-import { parseRelease, releasePriority } from "./control";
+import { parseRelease, releasePriority, type PackageStanza } from "./control";
+import { ListTail } from "./list-tail";
 import { hostSourcesOf } from "./host-apt";
 import { describeSources, indexSpec, type IndexSpec, type IndexSpecResult } from "./sources";
 import { candidates, elsewhere, importLists, indexNames, searchIndex, type IndexNames, type ImportList, type SearchHit } from "./store";
@@ -170,32 +172,28 @@ export class PackageIndexes {
   private async doRefresh(spec: IndexSpec, progress: RefreshProgress): Promise<IndexStatus> {
     const row = this.row(spec);
     const paths = aptPaths(this.dataDir, spec.key);
-    const update = await aptUpdate(paths, spec, (line) => {
-      progress.lines.push(line);
-      if (progress.lines.length > 40) progress.lines.shift();
-      this.events.emit("change", spec.key);
-    }).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
+    // Its partial folder is watched before apt starts (a failure here is apt's to report).
+    await writeAptConfig(paths, spec).catch(() => undefined);
+    const tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)));
+    let fetched!: () => void;
+    const inPlace = new Promise<void>((r) => (fetched = r));
+    const updating = aptUpdate(
+      paths,
+      spec,
+      (line) => {
+        progress.lines.push(line);
+        if (progress.lines.length > 40) progress.lines.shift();
+        this.events.emit("change", spec.key);
+      },
+      { onFetched: fetched },
+    ).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
+    // The lists are parsed while apt writes them and stored as soon as apt has them in place,
+    // beside apt building its own cache of them: the refresh then takes about what apt takes.
+    await Promise.race([inPlace, updating]);
     progress.phase = "reading";
     this.events.emit("change", spec.key);
-
-    // Whatever lists apt has are read, even after a failure: apt keeps the old ones then.
-    let packageCount = row.packageCount;
-    let readError: string | null = null;
-    let changed = false;
-    try {
-      const lists: ImportList[] = [];
-      const priorities = new Map<string, number>();
-      for (const l of await listFiles(paths, spec)) {
-        const k = `${l.uri} ${l.suite}`;
-        if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
-        lists.push({ ...l, priority: priorities.get(k)! });
-      }
-      const result = await importLists(this.db, row.id, lists);
-      packageCount = result.packages;
-      changed = result.changed;
-    } catch (e) {
-      readError = `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}`;
-    }
+    const early = await tail.finish(paths.lists).catch(() => new Map<string, PackageStanza[]>());
+    const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, early)]);
     const now = new Date();
     const error = update.ok ? readError : update.error;
     this.db
@@ -203,14 +201,36 @@ export class PackageIndexes {
       .set({ attemptedAt: now, error, packageCount, ...(update.ok && !readError ? { fetchedAt: now } : {}) })
       .where(eq(indexesTable.id, row.id))
       .run();
-    if (changed) {
-      this.names.delete(row.id);
-      this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
-    }
-    const after = this.db.select().from(indexesTable).where(eq(indexesTable.id, row.id)).get()!;
-    // Loaded now, not on the first key press after the refresh.
-    if (after.packageCount > 0) this.namesOf(after);
     return this.statusOf(spec, this.db.select().from(indexesTable).where(eq(indexesTable.id, row.id)).get());
+  }
+
+  /** Reads whatever lists apt has into the index, even after a failed update: apt keeps the old ones then. */
+  private async readLists(
+    row: PackageIndexRow,
+    paths: AptPaths,
+    spec: IndexSpec,
+    early: ReadonlyMap<string, readonly PackageStanza[]>,
+  ): Promise<{ packageCount: number; readError: string | null }> {
+    try {
+      const lists: ImportList[] = [];
+      const priorities = new Map<string, number>();
+      for (const l of await listFiles(paths, spec)) {
+        const k = `${l.uri} ${l.suite}`;
+        if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
+        const stanzas = early.get(l.file);
+        lists.push({ ...l, priority: priorities.get(k)!, ...(stanzas ? { stanzas } : {}) });
+      }
+      const result = await importLists(this.db, row.id, lists);
+      if (result.changed) {
+        this.names.delete(row.id);
+        this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
+      }
+      // Loaded now, not on the first key press after the refresh.
+      if (result.packages > 0) this.namesOf(row);
+      return { packageCount: result.packages, readError: null };
+    } catch (e) {
+      return { packageCount: row.packageCount, readError: `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
   }
 
   /**

@@ -10,6 +10,8 @@ import type { ListFile } from "./apt";
 export interface ImportList extends ListFile {
   /** apt's default pin of the list's release. */
   priority: number;
+  /** The list's stanzas when they were read already (while apt wrote it), else it is read here. */
+  stanzas?: readonly PackageStanza[];
 }
 
 export interface ImportResult {
@@ -93,7 +95,6 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const parsed: { list: ImportList; listId: number | null; stanzas: PackageStanza[] }[] = [];
   for (const list of fresh) {
     const listId = old.get(list.file)?.id ?? null;
-    const bytes = await readFile(list.path);
     const isNew =
       listId === null
         ? undefined
@@ -103,7 +104,12 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
             staying.add(id);
             return false;
           };
-    parsed.push({ list, listId, stanzas: [...parsePackages(bytes, isNew)] });
+    const stanzas = list.stanzas
+      ? isNew
+        ? list.stanzas.filter((st) => isNew(st.name, st.version, st.architecture))
+        : [...list.stanzas]
+      : [...parsePackages(await readFile(list.path), isNew)];
+    parsed.push({ list, listId, stanzas });
     await yieldToLoop();
   }
   const inserts = parsed.flatMap((p, listIndex) => p.stanzas.map((stanza) => ({ listIndex, stanza })));

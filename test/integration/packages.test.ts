@@ -17,6 +17,7 @@ import { openDatabase, type Db } from "@/server/db/client";
 import { builds } from "@/server/db/schema";
 import { hostFacts } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
+import { aptPaths, aptUpdate } from "@/server/packages/apt";
 import { writeSbom } from "@/server/packages/manifest-file";
 import { packageIndexes, type IndexStatus } from "@/server/packages/service";
 import { indexSpec, type IndexSpec } from "@/server/packages/sources";
@@ -86,6 +87,25 @@ describe("the index of the Debian preset's repositories", () => {
     expect(await api.packages.status({ profileId })).toMatchObject({ key: spec.key, available: true, refreshing: null });
     await keepLists(dataDir, spec.key);
   }, 180_000);
+
+  it("is told by the real apt when its lists are in place, after its downloads", async () => {
+    // The refresh reads the lists from that moment on, beside apt: if apt said something else,
+    // it would read them only after apt ended, and take longer.
+    const paths = aptPaths(dataDir, spec.key);
+    let linesThen: string[] | null = null;
+    let calls = 0;
+    const lines: string[] = [];
+    const r = await aptUpdate(paths, spec, (l) => lines.push(l), {
+      onFetched: () => {
+        calls++;
+        linesThen = [...lines];
+      },
+    });
+    expect(r.ok).toBe(true);
+    expect(calls).toBe(1);
+    expect(linesThen!.some((l) => /^(Hit|Get):\d+ \S+ bookworm InRelease/.test(l))).toBe(true);
+    expect(r.lines.some((l) => l.startsWith("Reading package lists"))).toBe(true);
+  }, 120_000);
 
   it("reads only the lists that changed on the next refresh (the rows of the others are kept)", async () => {
     const id = () => db.$client.prepare("SELECT id FROM packages WHERE name = 'openssh-server' AND candidate = 1").pluck().get();

@@ -1,0 +1,87 @@
+// Reading a Packages list while it is written, as apt-get update writes it: into a temporary
+// file in lists/partial/, in pieces that cut stanzas (and UTF-8 characters) anywhere, renamed
+// to its name there and then into lists/. Real files and the real file watcher.
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parsePackages } from "@/server/packages/control";
+import { ListTail } from "@/server/packages/list-tail";
+
+const LIST = "mirror.invalid_debian_dists_bookworm_main_binary-amd64_Packages";
+
+const stanza = (i: number) =>
+  [
+    `Package: pkg-${i}`,
+    `Version: 1.${i}-1`,
+    "Architecture: amd64",
+    `Installed-Size: ${i}`,
+    i % 3 === 0 ? "Provides: virtual-thing" : null,
+    `Description: package number ${i} — ünïcödé`,
+    " A longer text, over",
+    " .",
+    " two paragraphs.",
+  ]
+    .filter((l) => l !== null)
+    .join("\n");
+const TEXT = `${Array.from({ length: 5000 }, (_, i) => stanza(i)).join("\n\n")}\n`;
+const BYTES = Buffer.from(TEXT, "utf8");
+
+let dir: string;
+let lists: string;
+let partial: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "list-tail-"));
+  lists = join(dir, "lists");
+  partial = join(lists, "partial");
+  await mkdir(partial, { recursive: true });
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** Writes the list as apt does: a temporary file in pieces, then two renames. */
+async function aptWrites(bytes: Buffer, piece: number): Promise<void> {
+  const temp = join(partial, `${LIST}.Ab12Cd`);
+  const f = await open(temp, "w");
+  for (let at = 0; at < bytes.length; at += piece) {
+    await f.write(bytes.subarray(at, Math.min(bytes.length, at + piece)));
+    // The reader gets a turn between pieces, as it does beside apt.
+    await new Promise((r) => setImmediate(r));
+  }
+  await f.close();
+  await rename(temp, join(partial, LIST));
+  await rename(join(partial, LIST), join(lists, LIST));
+}
+
+describe("a list read while apt writes it", () => {
+  it("gives the same stanzas as the finished file, whatever the pieces cut", async () => {
+    const whole = [...parsePackages(BYTES)];
+    expect(whole).toHaveLength(5000);
+    expect(whole[1]!.summary).toBe("package number 1 — ünïcödé");
+    for (const piece of [4093, 65536, 1 << 20]) {
+      const tail = new ListTail(partial, new Set([LIST]));
+      await aptWrites(BYTES, piece);
+      const got = await tail.finish(lists);
+      expect(got.get(LIST)).toEqual(whole);
+      await rm(join(lists, LIST));
+    }
+  });
+
+  it("is not used when the file in lists/ is another one (apt wrote it again)", async () => {
+    const tail = new ListTail(partial, new Set([LIST]));
+    await aptWrites(BYTES, 65536);
+    // Replaced by a new file of the same content: not the file that was read.
+    await writeFile(join(lists, `${LIST}.new`), BYTES);
+    await rename(join(lists, `${LIST}.new`), join(lists, LIST));
+    expect((await tail.finish(lists)).has(LIST)).toBe(false);
+  });
+
+  it("is not used when the list never reached lists/ (apt failed), nor for lists it was not asked about", async () => {
+    const tail = new ListTail(partial, new Set([LIST]));
+    const other = join(partial, "other_Packages.Zz9Yy8");
+    await writeFile(other, BYTES);
+    const temp = join(partial, `${LIST}.Ab12Cd`);
+    await writeFile(temp, BYTES.subarray(0, 1000));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await tail.finish(lists)).size).toBe(0);
+  });
+});
