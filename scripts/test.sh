@@ -4,6 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRA_PACKAGES="chromium ${EXTRA_PACKAGES:-}" scripts/setup-host.sh
-scripts/install-deps.sh --build
-npx tsc --noEmit -p .
+scripts/install-deps.sh --build --typecheck
 npx vitest run
