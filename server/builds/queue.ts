@@ -66,7 +66,10 @@ export class BuildQueue {
     this.concurrency = opts.concurrency ?? concurrencyFromEnv();
     this.logs = new LogStore(buildsRoot(this.dataDir));
     this.events.setMaxListeners(0);
-    this.removeHook = onShutdown(() => this.stopAllNow(SERVER_STOPPED));
+    this.removeHook = onShutdown(() => {
+      this.stopAllNow(SERVER_STOPPED);
+      return Promise.all([...this.active.values()].map((a) => a.done));
+    });
     this.ready = this.recover()
       .catch((e) => console.error("recovering builds of the previous run failed:", e))
       .then(() => this.pump());

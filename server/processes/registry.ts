@@ -113,17 +113,18 @@ export function abortAll(reason = "server shutting down"): void {
   for (const p of running.values()) p.controller.abort(new Error(reason));
 }
 
-/** Resolves when every owned process has ended, or after `ms`. */
-export async function allEnded(ms: number): Promise<void> {
+/** Resolves when every owned process has ended (and `also` has settled), or after `ms`. */
+export async function allEnded(ms: number, also: readonly Promise<unknown>[] = []): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.allSettled([...running.values()].map((p) => p.ended)),
+    Promise.allSettled([...[...running.values()].map((p) => p.ended), ...also]),
     new Promise((r) => (timer = setTimeout(r, ms))),
   ]);
   clearTimeout(timer);
 }
 
-type ShutdownHook = () => void;
+/** May return what the server's exit must wait for (a build writing how it ended into its log). */
+type ShutdownHook = () => void | Promise<unknown>;
 const g = globalThis as { __imageStudioShutdownHook?: boolean; __imageStudioShutdownHooks?: Set<ShutdownHook> };
 const hooks = (g.__imageStudioShutdownHooks ??= new Set());
 
@@ -136,21 +137,24 @@ export function onShutdown(hook: ShutdownHook): () => void {
   return () => hooks.delete(hook);
 }
 
-function runHooks(): void {
+function runHooks(): Promise<unknown>[] {
+  const waits: Promise<unknown>[] = [];
   for (const h of [...hooks]) {
     hooks.delete(h);
     try {
-      h();
+      const w = h();
+      if (w) waits.push(w);
     } catch (e) {
       console.error("shutdown hook failed:", e);
     }
   }
+  return waits;
 }
 
 // Stop children with the server. Registered once even across Next's dev reloads.
 if (!g.__imageStudioShutdownHook) {
   g.__imageStudioShutdownHook = true;
-  process.once("exit", runHooks);
+  process.once("exit", () => void runHooks());
   let stopping = false;
   for (const sig of ["SIGTERM", "SIGINT"] as const)
     // `on`, not `once`: execa's exit handler (signal-exit) re-raises a signal it finds no other
@@ -160,10 +164,12 @@ if (!g.__imageStudioShutdownHook) {
       // A second signal while waiting: leave now.
       if (stopping) process.exit(status);
       stopping = true;
-      runHooks();
+      const waits = runHooks();
       abortAll();
       // Children get their own cleanup time (a build stops mkosi and all under it, up to
-      // about 10 s); then leave with the conventional status.
-      void allEnded(12_000).then(() => process.exit(status));
+      // about 10 s), and what the hooks wait for after them (a build's closing log line comes
+      // once its processes have ended: exiting on their end alone could lose it); then leave
+      // with the conventional status.
+      void allEnded(12_000, waits).then(() => process.exit(status));
     });
 }
