@@ -592,7 +592,14 @@ describe("the build's page", () => {
       const page = await signIn(context, server);
       await page.goto(`${server.url}/builds/${first.id}`);
 
+      // The sections above the VM panel read the image and grow when their answers come, moving
+      // the Boot button down: a click as one lands hits what took its place (the click was lost
+      // once, under load). So they are waited for first, and the panel's run list too.
+      await page.getByTestId("disk-inspect").waitFor({ timeout: 60_000 });
+      await page.getByTestId("uki-inspect").waitFor({ timeout: 60_000 });
+      await page.getByText("This build is not signed and has no verity root.").waitFor({ timeout: 60_000 });
       const panel = page.getByTestId("vm-panel");
+      await panel.locator("[data-testid=vm-run][data-purpose=check]").waitFor({ timeout: 60_000 });
       await panel.getByTestId("vm-boot").click();
       // The panel showed the boot check's run before; the new one is a console session.
       const run = panel.locator("[data-testid=vm-run][data-purpose=console]");
