@@ -206,7 +206,7 @@ await runMain(cleanup, async () => {
           }),
         () => fresh("plain", (dir) => plainUpdate(dir, spec)),
       );
-  console.log(`\nRefresh: the index's refresh (apt-get update, then the changed lists read into SQLite) against plain apt-get update, same sources and options`);
+  console.log(`\nRefresh: the index's refresh (apt-get update, its changed lists read into SQLite as apt writes them and builds its own cache) against plain apt-get update, same sources and options`);
   console.log(table(["kind", "run", "first", "index refresh s", "plain apt-get update s", "ratio"], rows));
   const ratio = (x: { ours: number[]; plain: number[] }) => median(x.ours) / median(x.plain);
   console.log(`Warm (lists there, as a daily refresh finds them): median ${fixed(median(warm.ours) / 1000, 2)} s against ${fixed(median(warm.plain) / 1000, 2)} s, ratio ${fixed(ratio(warm), 3)}; target <= 1.1: ${ratio(warm) <= 1.1 ? "met" : "NOT met"}`);
