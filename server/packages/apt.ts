@@ -83,18 +83,19 @@ export interface UpdateResult {
 const FETCHED = "Reading package lists...";
 
 /**
- * `apt-get update` of the index; each line apt prints goes to onLine as it comes, and onFetched
- * is called once when the lists are in place, while apt still builds its cache (so they can be
- * read beside it).
+ * `apt-get update` of the index; each line apt prints goes to onLine as it comes. onStart is
+ * called once the configuration (and its lists folder) is written, before apt starts; onFetched
+ * once the lists are in place, while apt still builds its cache (so they can be read beside it).
  */
 export async function aptUpdate(
   p: AptPaths,
   spec: IndexSpec,
   onLine: (line: string) => void,
-  opts: { onFetched?: () => void; signal?: AbortSignal } = {},
+  opts: { onStart?: () => void; onFetched?: () => void; signal?: AbortSignal } = {},
 ): Promise<UpdateResult> {
-  const { onFetched, signal } = opts;
+  const { onStart, onFetched, signal } = opts;
   await writeAptConfig(p, spec);
+  onStart?.();
   const child = startOwned("apt-get update", "apt-get", ["update", ...aptOptions(p, spec.architecture), "-o", "APT::Update::Error-Mode=any"], {
     env: aptEnv(p),
     signal,

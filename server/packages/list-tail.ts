@@ -113,8 +113,8 @@ export class ListTail {
     return out;
   }
 
-  /** Stops watching and closes what it opened (also when apt failed). */
-  async close(): Promise<void> {
+  /** Stops watching and closes what it opened. */
+  private async close(): Promise<void> {
     this.watcher?.close();
     const files = [...this.tailed.values()];
     this.tailed.clear();

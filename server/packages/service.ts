@@ -13,7 +13,7 @@ import { AppError } from "@/server/errors";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { getProfile } from "@/server/profiles/service";
-import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, writeAptConfig, type AptPaths } from "./apt";
+import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, type AptPaths } from "./apt";
 import { closestNames } from "./closest";
 import { parseRelease, releasePriority, type PackageStanza } from "./control";
 import { ListTail } from "./list-tail";
@@ -172,9 +172,8 @@ export class PackageIndexes {
   private async doRefresh(spec: IndexSpec, progress: RefreshProgress): Promise<IndexStatus> {
     const row = this.row(spec);
     const paths = aptPaths(this.dataDir, spec.key);
-    // Its partial folder is watched before apt starts (a failure here is apt's to report).
-    await writeAptConfig(paths, spec).catch(() => undefined);
-    const tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)));
+    // apt's partial folder is watched from before apt starts.
+    let tail: ListTail | undefined;
     let fetched!: () => void;
     const inPlace = new Promise<void>((r) => (fetched = r));
     const updating = aptUpdate(
@@ -185,14 +184,14 @@ export class PackageIndexes {
         if (progress.lines.length > 40) progress.lines.shift();
         this.events.emit("change", spec.key);
       },
-      { onFetched: fetched },
+      { onStart: () => (tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)))), onFetched: fetched },
     ).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
     // The lists are parsed while apt writes them and stored as soon as apt has them in place,
-    // beside apt building its own cache of them: the refresh then takes about what apt takes.
+    // beside apt building its own cache of them, instead of after apt.
     await Promise.race([inPlace, updating]);
     progress.phase = "reading";
     this.events.emit("change", spec.key);
-    const early = await tail.finish(paths.lists).catch(() => new Map<string, PackageStanza[]>());
+    const early = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, PackageStanza[]>();
     const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, early)]);
     const now = new Date();
     const error = update.ok ? readError : update.error;

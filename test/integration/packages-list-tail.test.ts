@@ -77,8 +77,10 @@ describe("a list read while apt writes it", () => {
 
   it("is not used when the list never reached lists/ (apt failed), nor for lists it was not asked about", async () => {
     const tail = new ListTail(partial, new Set([LIST]));
-    const other = join(partial, "other_Packages.Zz9Yy8");
-    await writeFile(other, BYTES);
+    // A list of another index: written and put in place as apt does, but not asked about.
+    const other = "other_Packages";
+    await writeFile(join(partial, `${other}.Zz9Yy8`), BYTES);
+    await rename(join(partial, `${other}.Zz9Yy8`), join(lists, other));
     const temp = join(partial, `${LIST}.Ab12Cd`);
     await writeFile(temp, BYTES.subarray(0, 1000));
     await new Promise((r) => setTimeout(r, 50));
