@@ -40,6 +40,8 @@ const HIGH = /[\u0080-\u00ff]/;
 const asUtf8 = (v: string) => (HIGH.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v);
 const same = (v: string) => v;
 
+const CONTINUATION = /\n[ \t](?:\.(?=\n|$))?/g;
+
 /** One field's value in the stanza at [pos, end), found without reading the others. */
 function fieldAt(text: string, pos: number, end: number, key: string): string | undefined {
   let at = pos;
@@ -83,15 +85,18 @@ export function* parsePackages(
     }
     const f: Partial<Record<Field, string>> = {};
     let last: Field | null = null;
+    // The description's continuation lines, as one range of the text (cut once, not per line).
+    let more = -1;
+    let moreEnd = -1;
     for (let i = pos; i < end; ) {
       let eol = text.indexOf("\n", i);
       if (eol < 0 || eol > end) eol = end;
       const c = text.charCodeAt(i);
       if (c === 32 || c === 9) {
-        // A continuation line; only the description's are kept (" ." is an empty line).
+        // A continuation line; only the description's are kept.
         if (last === "Description") {
-          const line = text.slice(i + 1, eol);
-          f.Description += `\n${line === "." ? "" : line}`;
+          if (more < 0) more = i - 1;
+          moreEnd = eol;
         }
       } else {
         last = null;
@@ -116,7 +121,9 @@ export function* parsePackages(
     const name = f.Package;
     const version = f.Version;
     if (!name || !version) continue;
-    const d = f.Description === undefined ? "" : dec(f.Description);
+    // Each continuation line without its first blank; " ." stands for an empty line.
+    const long = more < 0 ? "" : text.slice(more, moreEnd).replace(CONTINUATION, "\n");
+    const d = f.Description === undefined ? "" : dec(f.Description + long);
     const nl = d.indexOf("\n");
     yield {
       name: dec(name),
