@@ -23,6 +23,7 @@ import { findPreset } from "@/server/mkosi/presets";
 import { aptOptions, aptPaths, listFiles, writeAptConfig } from "@/server/packages/apt";
 import { packageIndexes } from "@/server/packages/service";
 import { indexSpec, type IndexSpec } from "@/server/packages/sources";
+import { openIndex } from "@/server/packages/store";
 import { createCaller } from "@/server/routers";
 import { Cleanup, cpuMeter, fixed, median, percentile, printMachine, rerunCommand, runMain, table, waitForQuiet } from "./lib/common";
 
@@ -107,7 +108,9 @@ await runMain(cleanup, async () => {
   console.log(`Index ${spec.key}: ${first.packageCount} packages${first.error ? ` (last refresh: ${first.error})` : ""}`);
 
   // --- search -------------------------------------------------------------------------------
-  const names = db.$client.prepare("SELECT name FROM packages WHERE index_id = (SELECT id FROM package_indexes WHERE key = ?) AND candidate = 1 ORDER BY name").pluck().all(spec.key) as string[];
+  const index = openIndex(aptPaths(dataDir, spec.key).index);
+  const names = index.prepare("SELECT name FROM packages WHERE candidate = 1 ORDER BY name").pluck().all() as string[];
+  index.close();
   const rand = rng(SEED);
   const prefixes = Array.from({ length: PREFIXES }, () => {
     const n = names[Math.floor(rand() * names.length)]!;

@@ -11,6 +11,9 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 // Resolved at run time from the working folder; the bundler must not try to trace it.
 const MIGRATIONS = resolve(/*turbopackIgnore: true*/ process.env.IMAGE_STUDIO_MIGRATIONS ?? join(process.cwd(), "drizzle"));
 
+/** The migrations folder (the package index files' are its package-index/). */
+export const migrationsRoot = () => MIGRATIONS;
+
 /** Opens (creating if needed) a SQLite file and brings its schema up to date. */
 export function openDatabase(file: string): Db {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

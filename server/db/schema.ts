@@ -1,4 +1,4 @@
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ProfileDocument } from "@/server/mkosi/profile";
 import { BUILD_STATES } from "./build-states";
 
@@ -191,86 +191,11 @@ export const packageIndexes = sqliteTable("package_indexes", {
   /** When a refresh was last tried, and why it failed (null: it did not). */
   attemptedAt: integer("attempted_at", { mode: "timestamp_ms" }),
   error: text("error"),
-  /** Packages installable from it (one per name: apt's candidate). */
+  /** Packages installable from it (one per name: apt's candidate), as its index file has them. */
   packageCount: integer("package_count").notNull().default(0),
 });
 
 export type PackageIndexRow = typeof packageIndexes.$inferSelect;
 
-/** One Packages list apt downloaded for an index, with what tells whether it changed since. */
-export const packageLists = sqliteTable(
-  "package_lists",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
-    indexId: integer("index_id")
-      .notNull()
-      .references(() => packageIndexes.id, { onDelete: "cascade" }),
-    /** The file's name in apt's lists folder. */
-    file: text("file").notNull(),
-    uri: text("uri").notNull(),
-    suite: text("suite").notNull(),
-    component: text("component").notNull(),
-    size: integer("size").notNull(),
-    mtimeMs: integer("mtime_ms").notNull(),
-    /** apt's default pin of its release: 500, or 100/1 for ButAutomaticUpgrades/NotAutomatic. */
-    priority: integer("priority").notNull(),
-  },
-  (t) => [uniqueIndex("package_lists_index_file_idx").on(t.indexId, t.file)],
-);
-
-export type PackageListRow = typeof packageLists.$inferSelect;
-
-/**
- * One package version of a list. The full-text index (packages_fts, FTS5, created in the
- * migrations) holds name, summary and description: importLists fills it, a trigger deletes.
- */
-export const packages = sqliteTable(
-  "packages",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
-    indexId: integer("index_id")
-      .notNull()
-      .references(() => packageIndexes.id, { onDelete: "cascade" }),
-    listId: integer("list_id")
-      .notNull()
-      .references(() => packageLists.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    version: text("version").notNull(),
-    architecture: text("architecture").notNull(),
-    section: text("section"),
-    /** Installed-Size: KiB. */
-    installedKib: integer("installed_kib"),
-    /** Size: bytes of the .deb. */
-    downloadBytes: integer("download_bytes"),
-    /** The description's first line. */
-    summary: text("summary").notNull().default(""),
-    /** The rest of the description. */
-    description: text("description").notNull().default(""),
-    provides: text("provides"),
-    depends: text("depends"),
-    preDepends: text("pre_depends"),
-    recommends: text("recommends"),
-    source: text("source"),
-    essential: integer("essential", { mode: "boolean" }).notNull().default(false),
-    /** The version apt installs of this name (highest pin, then highest version). */
-    candidate: integer("candidate", { mode: "boolean" }).notNull().default(false),
-  },
-  (t) => [index("packages_index_name_idx").on(t.indexId, t.candidate, t.name), index("packages_list_idx").on(t.listId)],
-);
-
-export type PackageRow = typeof packages.$inferSelect;
-
-/** The names a package version provides (virtual packages are names found only here). */
-export const packageProvides = sqliteTable(
-  "package_provides",
-  {
-    indexId: integer("index_id")
-      .notNull()
-      .references(() => packageIndexes.id, { onDelete: "cascade" }),
-    packageId: integer("package_id")
-      .notNull()
-      .references(() => packages.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-  },
-  (t) => [index("package_provides_name_idx").on(t.indexId, t.name), index("package_provides_package_idx").on(t.packageId)],
-);
+// The packages of an index live in a SQLite file of their own beside its apt lists:
+// server/packages/index-schema.ts.

@@ -17,6 +17,8 @@ export interface AptPaths {
   cache: string;
   /** An empty dpkg status: the image before anything is installed. */
   status: string;
+  /** The package index read from the lists (its own SQLite file). */
+  index: string;
 }
 
 export const indexesRoot = (dataDir: string) => join(dataDir, "packages");
@@ -24,7 +26,7 @@ export const indexesRoot = (dataDir: string) => join(dataDir, "packages");
 export function aptPaths(dataDir: string, key: string): AptPaths {
   const dir = join(indexesRoot(dataDir), key);
   const state = join(dir, "state");
-  return { dir, config: join(dir, "apt.conf"), etc: join(dir, "etc"), state, lists: join(state, "lists"), cache: join(dir, "cache"), status: join(state, "empty-status") };
+  return { dir, config: join(dir, "apt.conf"), etc: join(dir, "etc"), state, lists: join(state, "lists"), cache: join(dir, "cache"), status: join(state, "empty-status"), index: join(dir, "index.sqlite") };
 }
 
 /** Writes the private configuration (idempotent: the same spec writes the same files). */

@@ -6,11 +6,10 @@ import { readdir } from "node:fs/promises";
 import { buildPaths } from "@/server/builds/paths";
 import type { BuildQueue } from "@/server/builds/queue";
 import { readBuildProfile } from "@/server/builds/job";
-import { builds, packageIndexes as indexesTable } from "@/server/db/schema";
+import { builds } from "@/server/db/schema";
 import { AppError } from "@/server/errors";
 import { readManifestFile, sbomName } from "./manifest-file";
 import { packageIndexes } from "./service";
-import { sizesOf } from "./store";
 
 export interface ManifestEntry {
   name: string;
@@ -45,12 +44,7 @@ export async function buildManifest(queue: BuildQueue, buildId: number): Promise
   const doc = await readBuildProfile(paths).catch(() => null);
   const asked = new Set(doc?.settings.Packages ?? []);
   // Sizes from the index of the profile's sources as they were, when one is there (no fetch).
-  let sizes = new Map<string, number>();
-  if (doc) {
-    const spec = packageIndexes(queue).specOf(doc);
-    const index = spec.ok ? queue.db.select().from(indexesTable).where(eq(indexesTable.key, spec.spec.key)).get() : undefined;
-    if (index) sizes = sizesOf(queue.db, index.id, found.manifest.packages);
-  }
+  const sizes = doc ? packageIndexes(queue).sizesOf(doc, found.manifest.packages) : new Map<string, number>();
   const packages = found.manifest.packages
     .map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, installedKib: sizes.get(`${p.name}=${p.version}`) ?? null, asked: asked.has(p.name) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

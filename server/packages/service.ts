@@ -4,6 +4,7 @@
 // or in validation with mkosi, and what a package pulls in, resolved by apt.
 import { eq } from "drizzle-orm";
 import { EventEmitter } from "node:events";
+import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildQueue } from "@/server/builds/queue";
@@ -16,10 +17,24 @@ import { getProfile } from "@/server/profiles/service";
 import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, type AptPaths } from "./apt";
 import { closestNames } from "./closest";
 import { parseRelease, releasePriority, type PackageStanza } from "./control";
-import { ListTail } from "./list-tail";
+import { ListTail, type TailedList } from "./list-tail";
 import { hostSourcesOf } from "./host-apt";
 import { describeSources, indexSpec, type IndexSpec, type IndexSpecResult } from "./sources";
-import { candidates, elsewhere, importLists, indexNames, searchIndex, type IndexNames, type ImportList, type SearchHit } from "./store";
+import {
+  candidates,
+  importLists,
+  IndexBuild,
+  indexNames,
+  listsHaving,
+  namesOf,
+  openIndex,
+  searchIndex,
+  sizesOf,
+  type ImportList,
+  type IndexDb,
+  type IndexNames,
+  type SearchHit,
+} from "./store";
 
 /** An index older than this is refreshed when it is next used. */
 export const MAX_AGE_MS = 24 * 3600_000;
@@ -92,6 +107,8 @@ export class PackageIndexes {
   /** Emits "change" with an index key whenever its status changed (progress included). */
   readonly events = new EventEmitter();
   private readonly running = new Map<string, Running>();
+  /** Each index's file, open once it exists, by key. */
+  private readonly files = new Map<string, IndexDb>();
   private readonly names = new Map<number, IndexNames>();
   /** Bumped per index whenever a refresh changed its rows: what the in-memory answers are keyed by. */
   private readonly generations = new Map<number, number>();
@@ -169,13 +186,37 @@ export class PackageIndexes {
     return this.refresh(r.spec);
   }
 
+  private fileOf(key: string): string {
+    return aptPaths(this.dataDir, key).index;
+  }
+
+  /** The index's file, opened (and created when `create`); undefined when it has none yet. */
+  private indexOf(key: string, create = false): IndexDb | undefined {
+    let db = this.files.get(key);
+    if (!db && (create || existsSync(this.fileOf(key)))) this.files.set(key, (db = openIndex(this.fileOf(key))));
+    return db;
+  }
+
+  private closeIndex(key: string): void {
+    this.files.get(key)?.close();
+    this.files.delete(key);
+  }
+
   private async doRefresh(spec: IndexSpec, progress: RefreshProgress): Promise<IndexStatus> {
     const row = this.row(spec);
     const paths = aptPaths(this.dataDir, spec.key);
+    // An index from nothing is written while apt downloads its lists, and kept only if what it
+    // read is what apt verified; an index that exists is brought in line with changed lists.
+    let build: IndexBuild | undefined;
     // apt's partial folder is watched from before apt starts.
     let tail: ListTail | undefined;
     let fetched!: () => void;
     const inPlace = new Promise<void>((r) => (fetched = r));
+    const start = () => {
+      if (!existsSync(this.fileOf(spec.key))) build = new IndexBuild(this.fileOf(spec.key));
+      const b = build;
+      tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)), b && ((source, list, stanzas) => b.add(source, list, stanzas)));
+    };
     const updating = aptUpdate(
       paths,
       spec,
@@ -184,15 +225,17 @@ export class PackageIndexes {
         if (progress.lines.length > 40) progress.lines.shift();
         this.events.emit("change", spec.key);
       },
-      { onStart: () => (tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)))), onFetched: fetched },
+      { onStart: start, onFetched: fetched },
     ).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
     // The lists are parsed while apt writes them and stored as soon as apt has them in place,
     // beside apt building its own cache of them, instead of after apt.
     await Promise.race([inPlace, updating]);
+    const T=(globalThis as any).T; T?.("fetched");
+    void updating.then(() => T?.("apt exit"));
     progress.phase = "reading";
     this.events.emit("change", spec.key);
-    const early = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, PackageStanza[]>();
-    const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, early)]);
+    const early = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, TailedList>();
+    const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, early, build)]);
     const now = new Date();
     const error = update.ok ? readError : update.error;
     this.db
@@ -208,7 +251,8 @@ export class PackageIndexes {
     row: PackageIndexRow,
     paths: AptPaths,
     spec: IndexSpec,
-    early: ReadonlyMap<string, readonly PackageStanza[]>,
+    early: ReadonlyMap<string, TailedList>,
+    build: IndexBuild | undefined,
   ): Promise<{ packageCount: number; readError: string | null }> {
     try {
       const lists: ImportList[] = [];
@@ -216,18 +260,30 @@ export class PackageIndexes {
       for (const l of await listFiles(paths, spec)) {
         const k = `${l.uri} ${l.suite}`;
         if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
-        const stanzas = early.get(l.file);
+        const stanzas = early.get(l.file)?.stanzas ?? undefined;
         lists.push({ ...l, priority: priorities.get(k)!, ...(stanzas ? { stanzas } : {}) });
       }
-      const result = await importLists(this.db, row.id, lists);
+      const verified = new Map([...early].map(([file, t]) => [file, t.source]));
+      if (build && lists.length > 0 && build.usable(verified)) {
+        this.closeIndex(spec.key);
+        const built = await build.finish(lists).catch((e: unknown) => (build.abort(), e instanceof Error ? e : new Error(String(e))));
+        if (!(built instanceof Error)) {
+          this.names.set(row.id, namesOf(built.candidates));
+          this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
+          return { packageCount: built.packages, readError: null };
+        }
+      } else build?.abort();
+      if (lists.length === 0 && !this.indexOf(spec.key)) return { packageCount: 0, readError: null };
+      const result = await importLists(this.indexOf(spec.key, true)!, lists);
       if (result.changed) {
         this.names.delete(row.id);
         this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
       }
       // Loaded now, not on the first key press after the refresh.
-      if (result.packages > 0) this.namesOf(row);
+      if (result.packages > 0) this.namesOf(row, spec.key);
       return { packageCount: result.packages, readError: null };
     } catch (e) {
+      build?.abort();
       return { packageCount: row.packageCount, readError: `reading apt's lists failed: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
@@ -254,9 +310,10 @@ export class PackageIndexes {
     if (age > MAX_AGE_MS && !recentlyFailed && !this.running.has(spec.key)) void this.refresh(spec).catch(() => undefined);
   }
 
-  private namesOf(row: PackageIndexRow): IndexNames {
+  private namesOf(row: PackageIndexRow, key: string): IndexNames {
     let names = this.names.get(row.id);
-    if (!names) this.names.set(row.id, (names = indexNames(this.db, row.id)));
+    const db = this.indexOf(key);
+    if (!names) this.names.set(row.id, (names = db ? indexNames(db) : namesOf([])));
     return names;
   }
 
@@ -266,7 +323,8 @@ export class PackageIndexes {
     if (!r.ok) return { status: this.unavailable(r.reason), hits: [] };
     const row = this.row(r.spec);
     this.touch(r.spec, row);
-    return { status: this.statusOf(r.spec, row), hits: row.packageCount > 0 ? searchIndex(this.db, row.id, this.namesOf(row), text, limit) : [] };
+    const db = row.packageCount > 0 ? this.indexOf(r.spec.key) : undefined;
+    return { status: this.statusOf(r.spec, row), hits: db ? searchIndex(db, this.namesOf(row, r.spec.key), text, limit) : [] };
   }
 
   /**
@@ -296,7 +354,7 @@ export class PackageIndexes {
           },
         ],
       };
-    const names = this.namesOf(row);
+    const names = this.namesOf(row, r.spec.key);
     const problems: PackageProblem[] = [];
     const missing: { key: string; i: number; name: string }[] = [];
     for (const { key, names: list } of lists)
@@ -317,7 +375,7 @@ export class PackageIndexes {
     if (missing.length > 0) {
       const host = await hostSourcesOf([...new Set(missing.map((m) => m.name))], signal).catch(() => new Map<string, { uri: string; dist: string }[]>());
       for (const m of missing) {
-        const others = elsewhere(this.db, row.id, m.name).map((o) => `${o.uri} ${o.suite}/${o.component}`);
+        const others = this.elsewhere(row, m.name).map((o) => `${o.uri} ${o.suite}/${o.component}`);
         const onHost = (host.get(m.name) ?? []).map((h) => `${h.uri} ${h.dist}`);
         let message: string;
         let suggestions: string[] = [];
@@ -362,7 +420,7 @@ export class PackageIndexes {
     if (!r.ok) throw AppError.field(["repositories"], r.reason, "PRECONDITION_FAILED");
     const { row, status } = await this.ready(r.spec);
     if (!status.available) throw AppError.field(["name"], `the package index of this profile could not be fetched${status.error ? `: ${status.error.split("\n")[0]}` : ""}`, "PRECONDITION_FAILED");
-    const names = this.namesOf(row);
+    const names = this.namesOf(row, r.spec.key);
     if (!names.real.has(name) && !names.virtual.has(name)) {
       const close = closestNames(name, [...names.real, ...names.virtual.keys()]);
       throw AppError.field(["name"], `'${name}' is not in this profile's repositories${close.length ? `: did you mean ${close.join(", ")}?` : ""}`, "NOT_FOUND");
@@ -389,7 +447,8 @@ export class PackageIndexes {
       return { name, ok: false, added: [], count: 0, installedBytes: 0, downloadBytes: 0, messages: withIt.ok ? without.messages : withIt.messages, status };
     const had = new Set(without.installs.map((i) => i.name));
     const added = withIt.installs.filter((i) => !had.has(i.name));
-    const info = candidates(this.db, row.id, added.map((a) => a.name));
+    const db = this.indexOf(r.spec.key);
+    const info = db ? candidates(db, added.map((a) => a.name)) : new Map<string, never>();
     const rows = added.map((a) => ({ name: a.name, version: a.version, installedKib: info.get(a.name)?.installedKib ?? null }));
     return {
       name,
@@ -401,6 +460,24 @@ export class PackageIndexes {
       messages: [],
       status,
     };
+  }
+
+  /** Where else (the other indexes here) a name is installable: each list's source, five at most. */
+  private elsewhere(row: PackageIndexRow, name: string): { uri: string; suite: string; component: string }[] {
+    const out: { uri: string; suite: string; component: string }[] = [];
+    for (const other of this.db.select().from(indexesTable).all()) {
+      if (other.id === row.id || other.packageCount === 0) continue;
+      const db = this.indexOf(other.key);
+      if (db) out.push(...listsHaving(db, name));
+    }
+    return out.slice(0, 5);
+  }
+
+  /** Installed-Size (KiB) by `name=version`, from the index of the document's sources if it has one (nothing is fetched). */
+  sizesOf(doc: ProfileDocument, packages: readonly { name: string; version: string }[]): Map<string, number> {
+    const r = this.specOf(doc);
+    const db = r.ok ? this.indexOf(r.spec.key) : undefined;
+    return db ? sizesOf(db, packages) : new Map();
   }
 
   /** The status of the profile's index now, then at every change (refresh progress included). */

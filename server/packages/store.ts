@@ -1,11 +1,36 @@
-// The package index in SQLite: apt's Packages lists read into the packages tables (only the
-// lists that changed since the last refresh), and the queries on them: search as you type,
+// The package index in SQLite: apt's Packages lists read into the tables of the index's own
+// file (index-schema.ts), either written from nothing as apt downloads them (IndexBuild) or
+// brought in line with changed lists (importLists), and the queries on it: search as you type,
 // names and providers for the checks, sizes for the manifest.
-import type { Database, Statement } from "better-sqlite3";
+import Database, { type Statement } from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { closeSync, openSync, renameSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { Db } from "@/server/db/client";
+import { join } from "node:path";
+import { migrationsRoot } from "@/server/db/client";
 import { compareVersions, parsePackages, providedNames, type PackageStanza } from "./control";
 import type { ListFile } from "./apt";
+
+/** A connection to one index's file. */
+export type IndexDb = Database.Database;
+
+const MIGRATIONS = () => join(migrationsRoot(), "package-index");
+
+function create(file: string): IndexDb {
+  // Readable by its owner only, as the app's database.
+  closeSync(openSync(file, "a", 0o600));
+  return new Database(file);
+}
+
+/** Opens (creating if needed) an index file and brings its schema up to date. */
+export function openIndex(file: string): IndexDb {
+  const db = create(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("foreign_keys = ON");
+  migrate(drizzle(db), { migrationsFolder: MIGRATIONS() });
+  return db;
+}
 
 export interface ImportList extends ListFile {
   /** apt's default pin of the list's release. */
@@ -29,23 +54,46 @@ export interface ImportResult {
 }
 
 // Statements prepared once per connection: search answers in well under a millisecond of SQL.
-const cache = new WeakMap<Database, Map<string, Statement>>();
-function stmt(db: Db, sql: string): Statement {
-  const c = db.$client;
-  let m = cache.get(c);
-  if (!m) cache.set(c, (m = new Map()));
+const cache = new WeakMap<IndexDb, Map<string, Statement>>();
+function stmt(db: IndexDb, sql: string): Statement {
+  let m = cache.get(db);
+  if (!m) cache.set(db, (m = new Map()));
   let s = m.get(sql);
-  if (!s) m.set(sql, (s = c.prepare(sql)));
+  if (!s) m.set(sql, (s = db.prepare(sql)));
   return s;
 }
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-interface Contender {
-  priority: number;
-  version: string;
-  /** Existing row id, or the parsed stanza. */
-  ref: number | PackageStanza;
+/** apt's candidate of each name: the highest pin, then the highest version. */
+class Candidates<R> {
+  readonly best = new Map<string, { priority: number; version: string; ref: R }>();
+  offer(name: string, priority: number, version: string, ref: R): void {
+    const b = this.best.get(name);
+    if (!b || priority > b.priority || (priority === b.priority && compareVersions(version, b.version) > 0)) this.best.set(name, { priority, version, ref });
+  }
+  wins(name: string, ref: R): boolean {
+    return this.best.get(name)?.ref === ref;
+  }
+}
+
+const INSERT_LIST = "INSERT INTO package_lists (file, uri, suite, component, size, mtime_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?)";
+const INSERT_PACKAGE = `INSERT INTO packages (list_id, name, version, architecture, section, installed_kib, download_bytes, summary, description,
+  provides, depends, pre_depends, recommends, source, essential, candidate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+// New rows get ids above every earlier one (AUTOINCREMENT): their text in one statement.
+const INDEX_TEXT = "INSERT INTO packages_fts (rowid, name, summary, description) SELECT id, name, summary, description FROM packages WHERE id > ?";
+const LAST_ID = "SELECT coalesce(max(id), 0) FROM packages";
+
+/** Inserts a package version with what it provides; its id. */
+function insertStanza(db: IndexDb, listId: number, s: PackageStanza, candidate: boolean): number {
+  const id = Number(
+    stmt(db, INSERT_PACKAGE).run(
+      listId, s.name, s.version, s.architecture, s.section, s.installedKib, s.downloadBytes, s.summary, s.description,
+      s.provides, s.depends, s.preDepends, s.recommends, s.source, s.essential ? 1 : 0, candidate ? 1 : 0,
+    ).lastInsertRowid,
+  );
+  for (const p of providedNames(s.provides)) stmt(db, "INSERT INTO package_provides (package_id, name) VALUES (?, ?)").run(id, p);
+  return id;
 }
 
 /**
@@ -55,8 +103,8 @@ interface Contender {
  * few hundred of 63,000), so the full-text index is rebuilt only for what changed. The writes
  * are one transaction: a search never sees half an index.
  */
-export async function importLists(db: Db, indexId: number, lists: readonly ImportList[]): Promise<ImportResult> {
-  const existing = stmt(db, "SELECT id, file, size, mtime_ms AS mtimeMs, priority FROM package_lists WHERE index_id = ?").all(indexId) as {
+export async function importLists(db: IndexDb, lists: readonly ImportList[]): Promise<ImportResult> {
+  const existing = stmt(db, "SELECT id, file, size, mtime_ms AS mtimeMs, priority FROM package_lists").all() as {
     id: number;
     file: string;
     size: number;
@@ -72,7 +120,7 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const kept = lists.filter(same);
   const fresh = lists.filter((l) => !same(l));
   const dropped = existing.filter((e) => !wanted.has(e.file));
-  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, changed: false, packages: countCandidates(db, indexId) };
+  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, changed: false, packages: countCandidates(db) };
 
   // The rows that stay: those of unchanged lists, and of changed lists the versions still in them.
   const priorityOf = new Map<number, number>();
@@ -82,7 +130,7 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const rows =
     ids.length === 0
       ? []
-      : (db.$client
+      : (db
           .prepare(`SELECT id, list_id AS listId, name, version, architecture, candidate FROM packages WHERE list_id IN (${ids.map(() => "?").join(",")})`)
           .all(...ids) as { id: number; listId: number; name: string; version: string; architecture: string; candidate: number }[]);
   const key = (listId: number, name: string, version: string, architecture: string) => `${listId}\t${name}\t${version}\t${architecture}`;
@@ -115,61 +163,160 @@ export async function importLists(db: Db, indexId: number, lists: readonly Impor
   const inserts = parsed.flatMap((p, listIndex) => p.stanzas.map((stanza) => ({ listIndex, stanza })));
   const gone = rows.filter((r) => !staying.has(r.id));
 
-  // apt's candidate of each name: the highest pin, then the highest version.
-  const best = new Map<string, Contender>();
-  const offer = (name: string, c: Contender) => {
-    const b = best.get(name);
-    if (!b || c.priority > b.priority || (c.priority === b.priority && compareVersions(c.version, b.version) > 0)) best.set(name, c);
-  };
-  for (const r of rows) if (staying.has(r.id)) offer(r.name, { priority: priorityOf.get(r.listId)!, version: r.version, ref: r.id });
-  for (const i of inserts) offer(i.stanza.name, { priority: parsed[i.listIndex]!.list.priority, version: i.stanza.version, ref: i.stanza });
+  // Each name's winner: an existing row (its id) or a stanza to insert.
+  const best = new Candidates<number | PackageStanza>();
+  for (const r of rows) if (staying.has(r.id)) best.offer(r.name, priorityOf.get(r.listId)!, r.version, r.id);
+  for (const i of inserts) best.offer(i.stanza.name, parsed[i.listIndex]!.list.priority, i.stanza.version, i.stanza);
 
-  const insertList = stmt(db, "INSERT INTO package_lists (index_id, file, uri, suite, component, size, mtime_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   const updateList = stmt(db, "UPDATE package_lists SET size = ?, mtime_ms = ?, priority = ? WHERE id = ?");
-  const insertPackage = stmt(
-    db,
-    `INSERT INTO packages (index_id, list_id, name, version, architecture, section, installed_kib, download_bytes, summary, description,
-       provides, depends, pre_depends, recommends, source, essential, candidate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertProvides = stmt(db, "INSERT INTO package_provides (index_id, package_id, name) VALUES (?, ?, ?)");
   const setCandidate = stmt(db, "UPDATE packages SET candidate = ? WHERE id = ?");
   const deletePackage = stmt(db, "DELETE FROM packages WHERE id = ?");
   const deleteList = stmt(db, "DELETE FROM package_lists WHERE id = ?");
 
-  const lastId = stmt(db, "SELECT coalesce(max(id), 0) FROM packages").pluck();
-  const indexText = stmt(db, "INSERT INTO packages_fts (rowid, name, summary, description) SELECT id, name, summary, description FROM packages WHERE id > ?");
-
-  db.$client.transaction(() => {
+  db.transaction(() => {
     for (const d of dropped) deleteList.run(d.id);
     for (const r of gone) deletePackage.run(r.id);
     for (const r of rows) {
       if (!staying.has(r.id)) continue;
-      const wins = best.get(r.name)?.ref === r.id ? 1 : 0;
+      const wins = best.wins(r.name, r.id) ? 1 : 0;
       if (wins !== r.candidate) setCandidate.run(wins, r.id);
     }
-    const before = lastId.get() as number;
+    const before = stmt(db, LAST_ID).pluck().get() as number;
     const listIds = parsed.map((p) =>
       p.listId !== null
         ? (updateList.run(p.list.size, p.list.mtimeMs, p.list.priority, p.listId), p.listId)
-        : Number(insertList.run(indexId, p.list.file, p.list.uri, p.list.suite, p.list.component, p.list.size, p.list.mtimeMs, p.list.priority).lastInsertRowid),
+        : Number(stmt(db, INSERT_LIST).run(p.list.file, p.list.uri, p.list.suite, p.list.component, p.list.size, p.list.mtimeMs, p.list.priority).lastInsertRowid),
     );
-    for (const { listIndex, stanza: s } of inserts) {
-      const id = Number(
-        insertPackage.run(
-          indexId, listIds[listIndex], s.name, s.version, s.architecture, s.section, s.installedKib, s.downloadBytes, s.summary, s.description,
-          s.provides, s.depends, s.preDepends, s.recommends, s.source, s.essential ? 1 : 0, best.get(s.name)?.ref === s ? 1 : 0,
-        ).lastInsertRowid,
-      );
-      for (const p of providedNames(s.provides)) insertProvides.run(indexId, id, p);
-    }
-    // New rows get ids above every earlier one (AUTOINCREMENT): their text in one statement.
-    indexText.run(before);
+    for (const { listIndex, stanza: s } of inserts) insertStanza(db, listIds[listIndex]!, s, best.wins(s.name, s));
+    stmt(db, INDEX_TEXT).run(before);
   })();
-  return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, changed: true, packages: countCandidates(db, indexId) };
+  return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, changed: true, packages: countCandidates(db) };
 }
 
-export function countCandidates(db: Db, indexId: number): number {
-  return (stmt(db, "SELECT count(*) AS n FROM packages WHERE index_id = ? AND candidate = 1").get(indexId) as { n: number }).n;
+export function countCandidates(db: IndexDb): number {
+  return (stmt(db, "SELECT count(*) AS n FROM packages WHERE candidate = 1").get() as { n: number }).n;
+}
+
+interface BuiltRow {
+  id: number;
+  name: string;
+  version: string;
+  provides: string | null;
+}
+
+/**
+ * A new index file written from nothing while apt downloads its lists: rows go in as each
+ * list's stanzas arrive (in the file's one open transaction, with the file unjournaled and
+ * without its secondary indexes), and finish() adds what was not streamed, settles the
+ * candidates, builds the full-text index and the indexes from their own definitions,
+ * commits and moves the file in place. Nothing of it is seen before that: abort() removes it.
+ */
+export class IndexBuild {
+  private readonly db: IndexDb;
+  private readonly temp: string;
+  private readonly indexSql: string[];
+  /** By list file name: its row id, where its rows came from, and its rows (what the candidates need of them). */
+  private readonly lists = new Map<string, { id: number; source: string; rows: BuiltRow[] }>();
+  /**
+   * The candidates so far, as if every list had the same pin (a list's pin is known only once
+   * apt has its Release in place): rows are written with that, and finish() corrects it when
+   * the pins differ.
+   */
+  private readonly provisional = new Candidates<BuiltRow>();
+  /** Why the build cannot be used (a write failed, a list came from two files). */
+  private broken: string | null = null;
+
+  constructor(readonly file: string) {
+    this.temp = `${file}.new`;
+    rmSync(this.temp, { force: true });
+    this.db = create(this.temp);
+    // A file nobody reads until it is whole: no journal, no syncs, no checks per row.
+    this.db.pragma("journal_mode = OFF");
+    this.db.pragma("synchronous = OFF");
+    migrate(drizzle(this.db), { migrationsFolder: MIGRATIONS() });
+    const indexes = this.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as { name: string; sql: string }[];
+    for (const i of indexes) this.db.exec(`DROP INDEX "${i.name}"`);
+    this.indexSql = indexes.map((i) => i.sql);
+    this.db.exec("BEGIN");
+  }
+
+  /** Adds stanzas of the list `file` read from `source` (apt's file as it was written). */
+  add(source: string, file: string, stanzas: readonly PackageStanza[]): void {
+    if (this.broken) return;
+    try {
+      let l = this.lists.get(file);
+      if (!l) {
+        // Its details (where from, size, pin) are set by finish().
+        const id = Number(stmt(this.db, INSERT_LIST).run(file, "", "", "", 0, 0, 0).lastInsertRowid);
+        this.lists.set(file, (l = { id, source, rows: [] }));
+      } else if (l.source !== source) {
+        this.broken = `${file} was written twice`;
+        return;
+      }
+      const unmark = stmt(this.db, "UPDATE packages SET candidate = 0 WHERE id = ?");
+      // Only what the candidates need is kept of a stanza: its text is garbage once written.
+      for (const s of stanzas) {
+        const was = this.provisional.best.get(s.name);
+        const row: BuiltRow = { id: 0, name: s.name, version: s.version, provides: s.provides };
+        this.provisional.offer(s.name, 0, s.version, row);
+        const wins = this.provisional.wins(s.name, row);
+        if (wins && was) unmark.run(was.ref.id);
+        row.id = insertStanza(this.db, l.id, s, wins);
+        l.rows.push(row);
+      }
+    } catch (e) {
+      this.broken = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /**
+   * Whether what was streamed is what apt kept: `verified` has, by list file name, the source
+   * each list in place was read from whole (lists not streamed are read by finish()).
+   */
+  usable(verified: ReadonlyMap<string, string>): boolean {
+    if (this.broken) return false;
+    for (const [file, l] of this.lists) if (verified.get(file) !== l.source) return false;
+    return true;
+  }
+
+  /** Completes the index with apt's lists in place (each streamed one as usable() checked). */
+  async finish(lists: readonly ImportList[]): Promise<{ packages: number; candidates: { name: string; provides: string | null }[] }> {
+    const wanted = new Set(lists.map((l) => l.file));
+    for (const file of this.lists.keys()) if (!wanted.has(file)) throw new Error(`${file} is not among apt's lists`);
+    for (const l of lists) {
+      if (this.lists.has(l.file)) continue;
+      this.add(l.path, l.file, l.stanzas ?? [...parsePackages(await readFile(l.path))]);
+      await yieldToLoop();
+    }
+    if (this.broken) throw new Error(this.broken);
+    const db = this.db;
+    const setList = stmt(db, "UPDATE package_lists SET uri = ?, suite = ?, component = ?, size = ?, mtime_ms = ?, priority = ? WHERE id = ?");
+    for (const l of lists) setList.run(l.uri, l.suite, l.component, l.size, l.mtimeMs, l.priority, this.lists.get(l.file)!.id);
+    let winners = [...this.provisional.best.values()].map((b) => b.ref);
+    if (new Set(lists.map((l) => l.priority)).size > 1) {
+      // Pins differ (a NotAutomatic suite, backports): apt's candidates by pin, then version.
+      const best = new Candidates<BuiltRow>();
+      for (const l of lists) for (const r of this.lists.get(l.file)!.rows) best.offer(r.name, l.priority, r.version, r);
+      const mark = stmt(db, "UPDATE packages SET candidate = ? WHERE id = ?");
+      for (const [name, b] of best.best) {
+        const was = this.provisional.best.get(name)!.ref;
+        if (was.id !== b.ref.id) (mark.run(0, was.id), mark.run(1, b.ref.id));
+      }
+      winners = [...best.best.values()].map((b) => b.ref);
+    }
+    stmt(db, INDEX_TEXT).run(0);
+    for (const sql of this.indexSql) db.exec(sql);
+    db.exec("COMMIT");
+    db.pragma("journal_mode = WAL");
+    db.close();
+    renameSync(this.temp, this.file);
+    return { packages: winners.length, candidates: winners };
+  }
+
+  abort(): void {
+    if (this.db.open) this.db.close();
+    rmSync(this.temp, { force: true });
+  }
 }
 
 // --- queries -----------------------------------------------------------------------------------
@@ -215,12 +362,12 @@ function virtualHit(name: string, providers: Provider[], match: SearchHit["match
   };
 }
 
-export function providersOf(db: Db, indexId: number, name: string): Provider[] {
+export function providersOf(db: IndexDb, name: string): Provider[] {
   return stmt(
     db,
     `SELECT DISTINCT p.name, p.version FROM package_provides v JOIN packages p ON p.id = v.package_id
-     WHERE v.index_id = ? AND v.name = ? AND p.candidate = 1 ORDER BY p.name`,
-  ).all(indexId, name) as Provider[];
+     WHERE v.name = ? AND p.candidate = 1 ORDER BY p.name`,
+  ).all(name) as Provider[];
 }
 
 /** Index of the first element of a sorted array not below `key`. */
@@ -263,7 +410,7 @@ export function ftsQuery(text: string): string | null {
  * provides it), then names starting with the text (shortest first), then packages whose
  * name, summary or description hold its words.
  */
-export function searchIndex(db: Db, indexId: number, names: IndexNames, text: string, limit = 20): SearchHit[] {
+export function searchIndex(db: IndexDb, names: IndexNames, text: string, limit = 20): SearchHit[] {
   const q = text.trim().toLowerCase();
   if (q === "") return [];
   const hits: SearchHit[] = [];
@@ -275,18 +422,18 @@ export function searchIndex(db: Db, indexId: number, names: IndexNames, text: st
   };
   const nameLike = /^[a-z0-9][a-z0-9+.-]*$/.test(q);
   if (nameLike) {
-    const exact = stmt(db, `SELECT ${INFO} FROM packages WHERE index_id = ? AND candidate = 1 AND name = ?`).get(indexId, q) as PackageInfo | undefined;
+    const exact = stmt(db, `SELECT ${INFO} FROM packages WHERE candidate = 1 AND name = ?`).get(q) as PackageInfo | undefined;
     if (exact) push(hit(exact, "exact"));
-    else if (names.virtual.has(q)) push(virtualHit(q, providersOf(db, indexId, q), "exact"));
+    else if (names.virtual.has(q)) push(virtualHit(q, providersOf(db, q), "exact"));
     // Names starting with the text, shortest first, from the sorted names in memory: "l" alone
     // starts some 20,000 of them, too many to sort in SQL on every key press.
     const shortest = [...shortestWithPrefix(names.sortedReal, q, limit), ...shortestWithPrefix(names.sortedVirtual, q, 5)]
       .sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
-    const one = stmt(db, `SELECT ${INFO} FROM packages WHERE index_id = ? AND candidate = 1 AND name = ?`);
+    const one = stmt(db, `SELECT ${INFO} FROM packages WHERE candidate = 1 AND name = ?`);
     for (const n of shortest) {
       if (seen.has(n) || hits.length >= limit) continue;
-      if (names.real.has(n)) push(hit(one.get(indexId, n) as PackageInfo, "prefix"));
-      else push(virtualHit(n, providersOf(db, indexId, n), "prefix"));
+      if (names.real.has(n)) push(hit(one.get(n) as PackageInfo, "prefix"));
+      else push(virtualHit(n, providersOf(db, n), "prefix"));
     }
   }
   // Words in descriptions: not for one or two letters, which match most of the archive.
@@ -296,30 +443,30 @@ export function searchIndex(db: Db, indexId: number, names: IndexNames, text: st
       db,
       `SELECT p.name, p.version, p.architecture, p.section, p.installed_kib AS installedKib, p.download_bytes AS downloadBytes, p.summary
        FROM (SELECT rowid, bm25(packages_fts, 10.0, 4.0, 1.0) AS score FROM packages_fts WHERE packages_fts MATCH ? ORDER BY score LIMIT 200) f
-       JOIN packages p ON p.id = f.rowid WHERE p.index_id = ? AND p.candidate = 1 ORDER BY f.score LIMIT ?`,
-    ).all(fts, indexId, limit + seen.size) as PackageInfo[];
+       JOIN packages p ON p.id = f.rowid WHERE p.candidate = 1 ORDER BY f.score LIMIT ?`,
+    ).all(fts, limit + seen.size) as PackageInfo[];
     for (const r of rows) push(hit(r, "description"));
   }
   return hits;
 }
 
 /** The installable version of each name (apt's candidate), for those the index has. */
-export function candidates(db: Db, indexId: number, names: readonly string[]): Map<string, PackageInfo> {
+export function candidates(db: IndexDb, names: readonly string[]): Map<string, PackageInfo> {
   const out = new Map<string, PackageInfo>();
-  const one = stmt(db, `SELECT ${INFO} FROM packages WHERE index_id = ? AND candidate = 1 AND name = ?`);
+  const one = stmt(db, `SELECT ${INFO} FROM packages WHERE candidate = 1 AND name = ?`);
   for (const n of new Set(names)) {
-    const r = one.get(indexId, n) as PackageInfo | undefined;
+    const r = one.get(n) as PackageInfo | undefined;
     if (r) out.set(n, r);
   }
   return out;
 }
 
-/** Installed-Size of each name at exactly the version asked, from any list of the index. */
-export function sizesOf(db: Db, indexId: number, packages: readonly { name: string; version: string }[]): Map<string, number> {
+/** Installed-Size of each name at exactly the version asked, from any list of the index (candidate or not: the IN lets the name index serve). */
+export function sizesOf(db: IndexDb, packages: readonly { name: string; version: string }[]): Map<string, number> {
   const out = new Map<string, number>();
-  const one = stmt(db, "SELECT installed_kib FROM packages WHERE index_id = ? AND name = ? AND version = ? LIMIT 1").pluck();
+  const one = stmt(db, "SELECT installed_kib FROM packages WHERE candidate IN (0, 1) AND name = ? AND version = ? LIMIT 1").pluck();
   for (const p of packages) {
-    const kib = one.get(indexId, p.name, p.version) as number | null | undefined;
+    const kib = one.get(p.name, p.version) as number | null | undefined;
     if (typeof kib === "number") out.set(`${p.name}=${p.version}`, kib);
   }
   return out;
@@ -335,29 +482,31 @@ export interface IndexNames {
   sortedVirtual: string[];
 }
 
-/** Every name of the index, for the checks and "did you mean" (kept in memory by the service). */
-export function indexNames(db: Db, indexId: number): IndexNames {
-  const real = new Set(stmt(db, "SELECT name FROM packages WHERE index_id = ? AND candidate = 1").pluck().all(indexId) as string[]);
+/** Every name of the index, for the checks and "did you mean" (kept in memory by the service), from its candidates. */
+export function namesOf(candidates: Iterable<{ name: string; provides: string | null }>): IndexNames {
+  const all = [...candidates];
+  const real = new Set(all.map((c) => c.name));
   const virtual = new Map<string, string[]>();
-  const rows = stmt(
-    db,
-    "SELECT DISTINCT v.name AS name, p.name AS provider FROM package_provides v JOIN packages p ON p.id = v.package_id WHERE v.index_id = ? AND p.candidate = 1",
-  ).all(indexId) as { name: string; provider: string }[];
-  for (const r of rows) {
-    if (real.has(r.name)) continue;
-    const list = virtual.get(r.name);
-    if (list) list.push(r.provider);
-    else virtual.set(r.name, [r.provider]);
-  }
-  const sort = (xs: Iterable<string>) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { real, virtual, sortedReal: sort(real), sortedVirtual: sort(virtual.keys()) };
+  for (const c of all)
+    for (const v of new Set(providedNames(c.provides))) {
+      if (real.has(v)) continue;
+      const list = virtual.get(v);
+      if (list) list.push(c.name);
+      else virtual.set(v, [c.name]);
+    }
+  // The default order is by UTF-16 code units, as `<` compares (and quicker than a comparator).
+  return { real, virtual, sortedReal: [...real].sort(), sortedVirtual: [...virtual.keys()].sort() };
 }
 
-/** Where else (other indexes than `indexId`) a name is installable: each list's source. */
-export function elsewhere(db: Db, indexId: number, name: string): { uri: string; suite: string; component: string }[] {
+export function indexNames(db: IndexDb): IndexNames {
+  return namesOf(stmt(db, "SELECT name, provides FROM packages WHERE candidate = 1").all() as { name: string; provides: string | null }[]);
+}
+
+/** The lists of an index where a name is installable (its candidate's), for "only X has it". */
+export function listsHaving(db: IndexDb, name: string): { uri: string; suite: string; component: string }[] {
   return stmt(
     db,
     `SELECT DISTINCT l.uri, l.suite, l.component FROM packages p JOIN package_lists l ON l.id = p.list_id
-     WHERE p.name = ? AND p.index_id != ? ORDER BY l.uri, l.suite LIMIT 5`,
-  ).all(name, indexId) as { uri: string; suite: string; component: string }[];
+     WHERE p.candidate = 1 AND p.name = ? ORDER BY l.uri, l.suite`,
+  ).all(name) as { uri: string; suite: string; component: string }[];
 }

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parsePackages } from "@/server/packages/control";
+import { parsePackages, type PackageStanza } from "@/server/packages/control";
 import { ListTail } from "@/server/packages/list-tail";
 
 const LIST = "mirror.invalid_debian_dists_bookworm_main_binary-amd64_Packages";
@@ -61,9 +61,29 @@ describe("a list read while apt writes it", () => {
       const tail = new ListTail(partial, new Set([LIST]));
       await aptWrites(BYTES, piece);
       const got = await tail.finish(lists);
-      expect(got.get(LIST)).toEqual(whole);
+      expect(got.get(LIST)).toEqual({ source: `${LIST}.Ab12Cd`, stanzas: whole });
       await rm(join(lists, LIST));
     }
+  });
+
+  it("hands each batch over as it is parsed, keeping none, a stanza longer than a read included", async () => {
+    // One description of 3 MB: the stanza outgrows the reading buffer, twice over.
+    const huge = `Package: huge\nVersion: 1\nDescription: big\n${" word word word word word word word\n".repeat(90_000)}`;
+    const bytes = Buffer.from(`${TEXT}\n${huge}\n${stanza(5000)}\n`, "utf8");
+    const whole = [...parsePackages(bytes)];
+    expect(whole.map((s) => s.name).slice(-2)).toEqual(["huge", "pkg-5000"]);
+    const batches: { source: string; list: string; names: string[] }[] = [];
+    const handed: PackageStanza[] = [];
+    const tail = new ListTail(partial, new Set([LIST]), (source, list, stanzas) => {
+      batches.push({ source, list, names: stanzas.map((s) => s.name) });
+      handed.push(...stanzas);
+    });
+    await aptWrites(bytes, 65536);
+    const got = await tail.finish(lists);
+    expect(got.get(LIST)).toEqual({ source: `${LIST}.Ab12Cd`, stanzas: null });
+    expect(handed).toEqual(whole);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(new Set(batches.map((b) => `${b.source} ${b.list}`))).toEqual(new Set([`${LIST}.Ab12Cd ${LIST}`]));
   });
 
   it("is not used when the file in lists/ is another one (apt wrote it again)", async () => {

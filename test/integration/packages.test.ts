@@ -17,10 +17,12 @@ import { openDatabase, type Db } from "@/server/db/client";
 import { builds } from "@/server/db/schema";
 import { hostFacts } from "@/server/host/facts";
 import type { ProfileDocument } from "@/server/mkosi/profile";
-import { aptPaths, aptUpdate } from "@/server/packages/apt";
+import { aptPaths, aptUpdate, listFiles, listNames } from "@/server/packages/apt";
+import { ListTail } from "@/server/packages/list-tail";
 import { writeSbom } from "@/server/packages/manifest-file";
 import { packageIndexes, type IndexStatus } from "@/server/packages/service";
 import { indexSpec, type IndexSpec } from "@/server/packages/sources";
+import { importLists, IndexBuild, openIndex, type IndexDb } from "@/server/packages/store";
 import { appRouter, createCaller } from "@/server/routers";
 import { spdxErrors } from "../spdx";
 import { keepLists, seedLists } from "./packages-helpers";
@@ -55,6 +57,15 @@ afterAll(async () => {
 });
 
 const indexes = () => packageIndexes(buildQueue(db));
+/** A query on the index's own file, through a connection of the test's. */
+function onIndex<T>(query: (index: IndexDb) => T): T {
+  const index = openIndex(aptPaths(dataDir, spec.key).index);
+  try {
+    return query(index);
+  } finally {
+    index.close();
+  }
+}
 const withPackages = (d: ProfileDocument, more: string[]): ProfileDocument => ({ ...d, settings: { ...d.settings, Packages: [...(d.settings.Packages ?? []), ...more] } });
 
 describe("the index of the Debian preset's repositories", () => {
@@ -107,8 +118,52 @@ describe("the index of the Debian preset's repositories", () => {
     expect(r.lines.some((l) => l.startsWith("Reading package lists"))).toBe(true);
   }, 120_000);
 
+  it("is written from nothing while the real apt downloads, the same as an index read from apt's lists after it", async () => {
+    // A folder of its own, not seeded: apt fetches every list, and the big one is read as it comes.
+    const dir = await mkdtemp(join(tmpdir(), "packages-streamed-"));
+    try {
+      const paths = aptPaths(dir, spec.key);
+      let build: IndexBuild | undefined;
+      let tail: ListTail | undefined;
+      const r = await aptUpdate(paths, spec, () => undefined, {
+        onStart: () => {
+          const b = (build = new IndexBuild(paths.index));
+          tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)), (source, list, stanzas) => b.add(source, list, stanzas));
+        },
+      });
+      expect(r.ok).toBe(true);
+      const read = await tail!.finish(paths.lists);
+      const lists = (await listFiles(paths, spec)).map((l) => ({ ...l, priority: 500 }));
+      const big = lists.reduce((a, b) => (b.size > a.size ? b : a));
+      expect(big.size).toBeGreaterThan(20e6);
+      expect(read.get(big.file)?.source).toMatch(/_Packages\.[A-Za-z0-9]{6}$/);
+      expect(build!.usable(new Map([...read].map(([file, t]) => [file, t.source])))).toBe(true);
+      expect(existsSync(paths.index)).toBe(false);
+      const built = await build!.finish(lists);
+      expect(built.packages).toBeGreaterThan(50_000);
+      const streamed = openIndex(paths.index);
+      const imported = openIndex(join(dir, "imported.sqlite"));
+      try {
+        await importLists(imported, lists);
+        const rows = (x: IndexDb) => x.prepare("SELECT count(*) AS n, sum(candidate) AS c, sum(length(name) + length(version) + coalesce(length(depends), 0)) AS bytes FROM packages").get();
+        expect(rows(streamed)).toEqual(rows(imported));
+        const sample = (x: IndexDb) => x.prepare("SELECT name, version, installed_kib, provides FROM packages WHERE candidate = 1 AND name IN ('openssh-server', 'systemd', 'postfix') ORDER BY name").all();
+        expect(sample(streamed)).toEqual(sample(imported));
+        expect(sample(streamed)).toHaveLength(3);
+        const text = (x: IndexDb) => x.prepare("SELECT count(*) FROM packages_fts WHERE packages_fts MATCH '\"secure\"* \"shell\"*'").pluck().get();
+        expect(text(streamed)).toBe(text(imported));
+        expect(text(streamed)).toBeGreaterThan(3);
+      } finally {
+        streamed.close();
+        imported.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it("reads only the lists that changed on the next refresh (the rows of the others are kept)", async () => {
-    const id = () => db.$client.prepare("SELECT id FROM packages WHERE name = 'openssh-server' AND candidate = 1").pluck().get();
+    const id = () => onIndex((x) => x.prepare("SELECT id FROM packages WHERE name = 'openssh-server' AND candidate = 1").pluck().get());
     const before = id();
     const s = await indexes().refresh(spec);
     expect(s.error).toBeNull();
@@ -165,7 +220,7 @@ describe("the index of the Debian preset's repositories", () => {
 
   it("reports a name only a repository outside the profile has (this machine's apt sources) as such", async () => {
     const hostNames = (await execa("apt-cache", ["pkgnames"], { reject: false })).stdout.split("\n").filter((n) => /^[a-z0-9][a-z0-9+.-]+$/.test(n));
-    const known = new Set(db.$client.prepare("SELECT DISTINCT name FROM packages UNION SELECT name FROM package_provides").pluck().all() as string[]);
+    const known = new Set(onIndex((x) => x.prepare("SELECT DISTINCT name FROM packages UNION SELECT name FROM package_provides").pluck().all() as string[]));
     // A real package of the host's (a version table entry), not a virtual name.
     const candidates = hostNames.filter((n) => !known.has(n)).slice(0, 200);
     const policy = candidates.length ? (await execa("apt-cache", ["policy", ...candidates], { env: { LC_ALL: "C.UTF-8" } })).stdout : "";
@@ -235,6 +290,10 @@ describe("without network", () => {
     expect(check.problems).toEqual([{ path: ["settings", "Packages"], severity: "warning", message: expect.stringMatching(/package names were not checked: the package index of http:\/\/127\.0\.0\.1:9\/debian .* could not be fetched/) }]);
     // The same at build start: no refusal, the warning comes back with the queued build.
     expect(await indexes().preflight(offline)).toEqual([check.problems[0]!.message]);
+    // Nothing was written for it: no index file, and not half of one.
+    const r = indexSpec(offline);
+    const file = aptPaths(dataDir, r.ok ? r.spec.key : "none").index;
+    expect([existsSync(file), existsSync(`${file}.new`)]).toEqual([false, false]);
   }, 120_000);
 });
 
