@@ -213,7 +213,8 @@ export class PackageIndexes {
     let fetched!: () => void;
     const inPlace = new Promise<void>((r) => (fetched = r));
     const start = () => {
-      if (!existsSync(this.fileOf(spec.key))) build = new IndexBuild(this.fileOf(spec.key));
+      // A build that cannot start (its file cannot be made) leaves the import after apt to say why.
+      if (!existsSync(this.fileOf(spec.key))) build = attempt(() => new IndexBuild(this.fileOf(spec.key)));
       const b = build;
       tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)), b && ((source, list, stanzas) => b.add(source, list, stanzas)));
     };
@@ -230,8 +231,6 @@ export class PackageIndexes {
     // The lists are parsed while apt writes them and stored as soon as apt has them in place,
     // beside apt building its own cache of them, instead of after apt.
     await Promise.race([inPlace, updating]);
-    const T=(globalThis as any).T; T?.("fetched");
-    void updating.then(() => T?.("apt exit"));
     progress.phase = "reading";
     this.events.emit("change", spec.key);
     const early = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, TailedList>();
@@ -515,6 +514,14 @@ export class PackageIndexes {
       this.events.off("change", onChange);
       signal?.removeEventListener("abort", onAbort);
     }
+  }
+}
+
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
   }
 }
 
