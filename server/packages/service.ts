@@ -274,7 +274,8 @@ export class PackageIndexes {
       } else build?.abort();
       if (lists.length === 0 && !this.indexOf(spec.key)) return { packageCount: 0, readError: null };
       const result = await importLists(this.indexOf(spec.key, true)!, lists);
-      if (result.changed) {
+      // A list whose time or size moved with the same packages in it changes no answer.
+      if (result.inserted + result.deleted + result.flipped > 0) {
         this.names.delete(row.id);
         this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
       }

@@ -47,6 +47,8 @@ export interface ImportResult {
   /** Package versions added and removed. */
   inserted: number;
   deleted: number;
+  /** Rows whose candidate flag changed. */
+  flipped: number;
   /** Whether anything was written (else the index is as it was). */
   changed: boolean;
   /** Installable packages (one per name) in the index now. */
@@ -120,7 +122,7 @@ export async function importLists(db: IndexDb, lists: readonly ImportList[]): Pr
   const kept = lists.filter(same);
   const fresh = lists.filter((l) => !same(l));
   const dropped = existing.filter((e) => !wanted.has(e.file));
-  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, changed: false, packages: countCandidates(db) };
+  if (fresh.length === 0 && dropped.length === 0) return { read: 0, kept: kept.length, inserted: 0, deleted: 0, flipped: 0, changed: false, packages: countCandidates(db) };
 
   // The rows that stay: those of unchanged lists, and of changed lists the versions still in them.
   const priorityOf = new Map<number, number>();
@@ -173,13 +175,14 @@ export async function importLists(db: IndexDb, lists: readonly ImportList[]): Pr
   const deletePackage = stmt(db, "DELETE FROM packages WHERE id = ?");
   const deleteList = stmt(db, "DELETE FROM package_lists WHERE id = ?");
 
+  let flipped = 0;
   db.transaction(() => {
     for (const d of dropped) deleteList.run(d.id);
     for (const r of gone) deletePackage.run(r.id);
     for (const r of rows) {
       if (!staying.has(r.id)) continue;
       const wins = best.wins(r.name, r.id) ? 1 : 0;
-      if (wins !== r.candidate) setCandidate.run(wins, r.id);
+      if (wins !== r.candidate) (setCandidate.run(wins, r.id), flipped++);
     }
     const before = stmt(db, LAST_ID).pluck().get() as number;
     const listIds = parsed.map((p) =>
@@ -190,7 +193,7 @@ export async function importLists(db: IndexDb, lists: readonly ImportList[]): Pr
     for (const { listIndex, stanza: s } of inserts) insertStanza(db, listIds[listIndex]!, s, best.wins(s.name, s));
     stmt(db, INDEX_TEXT).run(before);
   })();
-  return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, changed: true, packages: countCandidates(db) };
+  return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, flipped, changed: true, packages: countCandidates(db) };
 }
 
 export function countCandidates(db: IndexDb): number {

@@ -81,6 +81,17 @@ describe("importLists", () => {
     expect(rowsOf("alpha").map((x) => [x.version, x.candidate])).toEqual([["1.5-1~bpo12+1", 0], ["2.0-1", 1]]);
   });
 
+  it("rewrites no row for a list whose time moved with the same packages in it, and flips candidates when a pin moved", async () => {
+    await utimes(main.path, new Date(), new Date(Date.now() + 10_000));
+    main = { ...main, mtimeMs: Math.trunc((await stat(main.path)).mtimeMs) };
+    expect(await importLists(db, [main, backports])).toMatchObject({ read: 1, kept: 1, inserted: 0, deleted: 0, flipped: 0, changed: true, packages: 4 });
+    // The backport pinned above main: its older alpha becomes the candidate.
+    const pinned = { ...backports, priority: 990 };
+    expect(await importLists(db, [main, pinned])).toMatchObject({ read: 1, inserted: 0, deleted: 0, flipped: 2, packages: 4 });
+    expect(rowsOf("alpha").map((x) => [x.version, x.candidate])).toEqual([["1.5-1~bpo12+1", 1], ["2.0-1", 0]]);
+    expect(await importLists(db, [main, backports])).toMatchObject({ flipped: 2 });
+  });
+
   it("drops the rows of a list that is gone", async () => {
     const r = await importLists(db, [main]);
     expect(r).toMatchObject({ read: 0, kept: 1, changed: true, packages: 3 });
