@@ -4,7 +4,7 @@
 // or in validation with mkosi, and what a package pulls in, resolved by apt.
 import { eq } from "drizzle-orm";
 import { EventEmitter } from "node:events";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildQueue } from "@/server/builds/queue";
@@ -16,7 +16,7 @@ import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { getProfile } from "@/server/profiles/service";
 import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, type AptPaths } from "./apt";
 import { closestNames } from "./closest";
-import { parseRelease, releasePriority, type PackageStanza } from "./control";
+import { parseRelease, releasePriority } from "./control";
 import { ListTail, type TailedList } from "./list-tail";
 import { hostSourcesOf } from "./host-apt";
 import { describeSources, indexSpec, type IndexSpec, type IndexSpecResult } from "./sources";
@@ -26,7 +26,7 @@ import {
   IndexBuild,
   indexNames,
   listsHaving,
-  namesOf,
+  namesFrom,
   openIndex,
   searchIndex,
   sizesOf,
@@ -267,7 +267,7 @@ export class PackageIndexes {
         this.closeIndex(spec.key);
         const built = await build.finish(lists).catch((e: unknown) => (build.abort(), e instanceof Error ? e : new Error(String(e))));
         if (!(built instanceof Error)) {
-          this.names.set(row.id, namesOf(built.candidates));
+          this.names.set(row.id, namesFrom(built.candidates));
           this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);
           return { packageCount: built.packages, readError: null };
         }
@@ -312,8 +312,12 @@ export class PackageIndexes {
 
   private namesOf(row: PackageIndexRow, key: string): IndexNames {
     let names = this.names.get(row.id);
-    const db = this.indexOf(key);
-    if (!names) this.names.set(row.id, (names = db ? indexNames(db) : namesOf([])));
+    if (!names) {
+      const db = this.indexOf(key);
+      // No file (never written, or removed by hand): no names, and none kept for later.
+      if (!db) return namesFrom([]);
+      this.names.set(row.id, (names = indexNames(db)));
+    }
     return names;
   }
 

@@ -486,7 +486,7 @@ export interface IndexNames {
 }
 
 /** Every name of the index, for the checks and "did you mean" (kept in memory by the service), from its candidates. */
-export function namesOf(candidates: Iterable<{ name: string; provides: string | null }>): IndexNames {
+export function namesFrom(candidates: Iterable<{ name: string; provides: string | null }>): IndexNames {
   const all = [...candidates];
   const real = new Set(all.map((c) => c.name));
   const virtual = new Map<string, string[]>();
@@ -502,7 +502,7 @@ export function namesOf(candidates: Iterable<{ name: string; provides: string | 
 }
 
 export function indexNames(db: IndexDb): IndexNames {
-  return namesOf(stmt(db, "SELECT name, provides FROM packages WHERE candidate = 1").all() as { name: string; provides: string | null }[]);
+  return namesFrom(stmt(db, "SELECT name, provides FROM packages WHERE candidate = 1").all() as { name: string; provides: string | null }[]);
 }
 
 /** The lists of an index where a name is installable (its candidate's), for "only X has it". */

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePackages } from "@/server/packages/control";
-import { importLists, IndexBuild, indexNames, namesOf, openIndex, searchIndex, type ImportList, type IndexDb } from "@/server/packages/store";
+import { importLists, IndexBuild, indexNames, namesFrom, openIndex, searchIndex, type ImportList, type IndexDb } from "@/server/packages/store";
 
 let dir: string;
 let db: IndexDb;
@@ -141,7 +141,7 @@ describe("IndexBuild", () => {
       expect(search("letter-daemon", b)).toEqual(search("letter-daemon", imported));
       expect(search("fourth", b)).toEqual(["delta@4.0-1:description"]);
       // The names the build hands back are those read from the file.
-      const names = namesOf(built.candidates);
+      const names = namesFrom(built.candidates);
       expect(names).toEqual(indexNames(b));
       expect(names.virtual.get("mail-transport-agent")?.sort()).toEqual(["beta", "gamma"]);
       // Its secondary indexes are back, from their own definitions.
