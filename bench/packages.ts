@@ -5,14 +5,14 @@
 // p99 < 50 ms. (2) An index refresh against plain `apt-get update` with the same sources and
 // the same options, in the same run, alternating which goes first: warm (the lists are there,
 // apt asks the mirror whether they changed, as a daily refresh does), a changed list (the big
-// list's time moved: read again and diffed against the index, as after a point release) and,
-// with --cold, from nothing (the 9 MB list fetched and all of it read). Target: ratio <= 1.1.
+// list downloaded again and read as it comes, as after a point release) and, with --cold,
+// from nothing (the 9 MB list fetched and all of it read). Target: ratio <= 1.1.
 //
 //   npx tsx bench/packages.ts [--prefixes 1000] [--runs 5] [--cold] [--cold-runs 3] [--seed 13] [--data DIR] [--quiet-wait MIN]
 //
 // The mirror is this machine's (its apt sources), so the refresh figures include its network.
 import { execa } from "execa";
-import { mkdir, mkdtemp, rm, utimes } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -170,17 +170,22 @@ await runMain(cleanup, async () => {
     return t;
   };
   const warm = await alternate("warm", RUNS, () => timedRefresh(), () => plainUpdate(plainDir, spec));
-  // A changed list (as after a point release): the big list's time moved, so the refresh reads
-  // all of it again and diffs it against its rows (apt itself fetches nothing more).
-  const big = (await listFiles(aptPaths(dataDir, spec.key), spec)).sort((a, b) => b.size - a.size)[0]!;
+  // A changed list, as after a point release: the big list is taken from both sides' lists
+  // (not timed), so apt downloads it again (9 MB), and the refresh reads it as it comes and
+  // diffs it against the index.
+  const bigOf = async (dir: string) => (await listFiles(aptPaths(dir, spec.key), spec)).sort((a, b) => b.size - a.size)[0]!;
+  const big = await bigOf(dataDir);
   const changed = await alternate(
     "changed list",
     RUNS,
-    async (i) => {
-      await utimes(big.path, new Date(), new Date(Date.now() - 60_000 * (i + 1)));
+    async () => {
+      await rm((await bigOf(dataDir)).path);
       return timedRefresh();
     },
-    () => plainUpdate(plainDir, spec),
+    async () => {
+      await rm((await bigOf(plainDir)).path);
+      return plainUpdate(plainDir, spec);
+    },
   );
   /** A run from nothing, in a folder of its own that is removed after it. */
   const fresh = async (side: string, run: (dir: string) => Promise<number>) => {
@@ -213,7 +218,7 @@ await runMain(cleanup, async () => {
   console.log(table(["kind", "run", "first", "index refresh s", "plain apt-get update s", "ratio"], rows));
   const ratio = (x: { ours: number[]; plain: number[] }) => median(x.ours) / median(x.plain);
   console.log(`Warm (lists there, as a daily refresh finds them): median ${fixed(median(warm.ours) / 1000, 2)} s against ${fixed(median(warm.plain) / 1000, 2)} s, ratio ${fixed(ratio(warm), 3)}; target <= 1.1: ${ratio(warm) <= 1.1 ? "met" : "NOT met"}`);
-  console.log(`Changed list (the ${(big.size / 1e6).toFixed(0)} MB list read again and diffed, as after a point release): median ${fixed(median(changed.ours) / 1000, 2)} s against ${fixed(median(changed.plain) / 1000, 2)} s, ratio ${fixed(ratio(changed), 3)}`);
+  console.log(`Changed list (the ${(big.size / 1e6).toFixed(0)} MB list downloaded again and diffed, as after a point release): median ${fixed(median(changed.ours) / 1000, 2)} s against ${fixed(median(changed.plain) / 1000, 2)} s, ratio ${fixed(ratio(changed), 3)}`);
   if (args.cold)
     console.log(`Cold (from nothing: the 9 MB list fetched, the index written as it comes): median ${fixed(median(cold.ours) / 1000, 2)} s against ${fixed(median(cold.plain) / 1000, 2)} s, ratio ${fixed(ratio(cold), 3)}; target <= 1.1: ${ratio(cold) <= 1.1 ? "met" : "NOT met"}`);
   console.log(`\nRerun: ${RERUN}`);

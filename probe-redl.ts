@@ -1,0 +1,18 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostFacts } from "@/server/host/facts";
+import { findPreset } from "@/server/mkosi/presets";
+import { aptPaths, aptUpdate, listFiles } from "@/server/packages/apt";
+import { indexSpec } from "@/server/packages/sources";
+const doc = findPreset("immutable-debian-12")!.build(hostFacts());
+const r = indexSpec(doc); if (!r.ok) throw new Error(r.reason);
+const dir = await mkdtemp(join(tmpdir(), "rd-"));
+const p = aptPaths(dir, r.spec.key);
+await aptUpdate(p, r.spec, () => {});
+const big = (await listFiles(p, r.spec)).sort((a, b) => b.size - a.size)[0]!;
+await rm(big.path);
+const t0 = performance.now();
+const res = await aptUpdate(p, r.spec, () => {});
+console.log(res.lines.join("\n"), (performance.now() - t0).toFixed(0));
+await rm(dir, { recursive: true, force: true });
