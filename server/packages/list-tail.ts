@@ -2,8 +2,8 @@
 // temporary file in lists/partial/ as it downloads (`<list name>.XXXXXX`), then checks its
 // hashes and renames it into lists/: the very file, so a list read while it was written is
 // the verified list when its inode and size are those of the file now in lists/. Its stanzas
-// are parsed as they arrive, on the core apt's download leaves free, and not after apt ends:
-// kept for the caller, or handed over batch by batch (an index written as they come).
+// are parsed as they arrive, on the core apt's download leaves free, and handed over batch by
+// batch; the caller keeps a list's only if finish() names the file they came from.
 import { watch, type FSWatcher } from "node:fs";
 import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,13 +13,7 @@ import { parsePackages, type PackageStanza } from "./control";
 const TEMP = /^(.+_Packages)\.[A-Za-z0-9]{6}$/;
 const CHUNK = 1 << 20;
 
-/** A list read while apt wrote it: the temporary file it was read from, and its stanzas (null when they were handed to onStanzas). */
-export interface TailedList {
-  source: string;
-  stanzas: PackageStanza[] | null;
-}
-
-/** Called with each batch of whole stanzas as they are parsed; the tail then keeps none of them. */
+/** Called with each batch of whole stanzas as they are parsed: `source` is apt's temporary file they are from. */
 export type OnStanzas = (source: string, list: string, stanzas: PackageStanza[]) => void;
 
 interface Tailed {
@@ -30,7 +24,6 @@ interface Tailed {
   /** What is read into; its first `rest` bytes are those after the last whole stanza. */
   buf: Buffer;
   rest: number;
-  stanzas: PackageStanza[];
   failed: boolean;
 }
 
@@ -54,7 +47,7 @@ export class ListTail {
   constructor(
     private readonly partialDir: string,
     private readonly lists: ReadonlySet<string>,
-    private readonly onStanzas?: OnStanzas,
+    private readonly onStanzas: OnStanzas,
   ) {
     this.arm();
   }
@@ -93,7 +86,7 @@ export class ListTail {
     for (const name of await readdir(this.partialDir).catch(() => [] as string[])) {
       const list = TEMP.exec(name)?.[1];
       if (this.tailed.has(name) || !list || !this.lists.has(list)) continue;
-      const entry: Tailed = { name, list, file: null, offset: 0, buf: Buffer.allocUnsafe(2 * CHUNK), rest: 0, stanzas: [], failed: false };
+      const entry: Tailed = { name, list, file: null, offset: 0, buf: Buffer.allocUnsafe(2 * CHUNK), rest: 0, failed: false };
       this.tailed.set(name, entry);
       // Gone already (apt was quicker): the list is read from lists/ after apt.
       entry.file = await open(join(this.partialDir, name), "r").catch(() => ((entry.failed = true), null));
@@ -136,26 +129,25 @@ export class ListTail {
   }
 
   private took(t: Tailed, batch: PackageStanza[]): void {
-    if (this.onStanzas) {
-      if (batch.length) this.onStanzas(t.name, t.list, batch);
-    } else for (const s of batch) t.stanzas.push(s);
+    if (batch.length) this.onStanzas(t.name, t.list, batch);
   }
 
   /**
-   * Once apt has its lists in place: the stanzas of each list read while apt wrote it, by its
-   * file name in `listsDir`, for those whose file there is the one read, whole. Stops watching.
+   * Once apt has its lists in place: for each list whose file in `listsDir` is one that was
+   * read whole while apt wrote it, that file's name (the `source` its stanzas came with). Stops
+   * watching.
    */
-  async finish(listsDir: string): Promise<Map<string, TailedList>> {
+  async finish(listsDir: string): Promise<Map<string, string>> {
     this.closed = true;
     this.unwatch();
-    const out = new Map<string, TailedList>();
+    const out = new Map<string, string>();
     try {
       await this.reading;
       for (const t of this.tailed.values()) {
         await this.pump(t, true);
         if (t.failed || !t.file) continue;
         const [mine, final] = await Promise.all([t.file.stat(), stat(join(listsDir, t.list)).catch(() => null)]);
-        if (final && mine.ino === final.ino && mine.dev === final.dev && final.size === t.offset) out.set(t.list, { source: t.name, stanzas: this.onStanzas ? null : t.stanzas });
+        if (final && mine.ino === final.ino && mine.dev === final.dev && final.size === t.offset) out.set(t.list, t.name);
       }
     } finally {
       await Promise.all([...this.tailed.values()].map((t) => t.file?.close().catch(() => undefined)));

@@ -16,11 +16,12 @@ import { validateDocument, type Problem } from "@/server/mkosi/validate";
 import { getProfile } from "@/server/profiles/service";
 import { aptPaths, aptSimulate, aptUpdate, listFiles, listNames, releaseFile, type AptPaths } from "./apt";
 import { closestNames } from "./closest";
-import { parseRelease, releasePriority } from "./control";
-import { ListTail, type TailedList } from "./list-tail";
+import { parseRelease, releasePriority, type PackageStanza } from "./control";
+import { ListTail, type OnStanzas } from "./list-tail";
 import { hostSourcesOf } from "./host-apt";
 import { describeSources, indexSpec, type IndexSpec, type IndexSpecResult } from "./sources";
 import {
+  biggestList,
   candidates,
   importLists,
   IndexBuild,
@@ -205,19 +206,30 @@ export class PackageIndexes {
   private async doRefresh(spec: IndexSpec, progress: RefreshProgress): Promise<IndexStatus> {
     const row = this.row(spec);
     const paths = aptPaths(this.dataDir, spec.key);
-    // An index from nothing is written while apt downloads its lists, and kept only if what it
-    // read is what apt verified; an index that exists is brought in line with changed lists.
+    // The lists apt downloads are read as it writes them. From nothing, or when the big list
+    // comes again (a point release), the index is written whole meanwhile, into a new file;
+    // otherwise what is read is kept, to be diffed into the index once apt has the lists in
+    // place. Either is used only for the lists whose file is the one apt verified.
+    const existing = this.indexOf(spec.key);
+    const big = existing ? biggestList(existing) : null;
     let build: IndexBuild | undefined;
+    let buildFailed = false;
+    const kept = new Map<string, PackageStanza[]>();
+    const onStanzas: OnStanzas = (source, list, stanzas) => {
+      if (!build && !buildFailed && (big === null || list === big)) {
+        // A build that cannot start (its file cannot be made) leaves the import after apt to say why.
+        build = attempt(() => new IndexBuild(this.fileOf(spec.key)));
+        buildFailed = !build;
+      }
+      if (build) return build.add(source, list, stanzas);
+      let k = kept.get(source);
+      if (!k) kept.set(source, (k = []));
+      for (const st of stanzas) k.push(st);
+    };
     // apt's partial folder is watched from before apt starts.
     let tail: ListTail | undefined;
     let fetched!: () => void;
     const inPlace = new Promise<void>((r) => (fetched = r));
-    const start = () => {
-      // A build that cannot start (its file cannot be made) leaves the import after apt to say why.
-      if (!existsSync(this.fileOf(spec.key))) build = attempt(() => new IndexBuild(this.fileOf(spec.key)));
-      const b = build;
-      tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)), b && ((source, list, stanzas) => b.add(source, list, stanzas)));
-    };
     const updating = aptUpdate(
       paths,
       spec,
@@ -226,15 +238,15 @@ export class PackageIndexes {
         if (progress.lines.length > 40) progress.lines.shift();
         this.events.emit("change", spec.key);
       },
-      { onStart: start, onFetched: fetched },
+      { onStart: () => (tail = new ListTail(join(paths.lists, "partial"), new Set(listNames(spec).map((l) => l.file)), onStanzas)), onFetched: fetched },
     ).catch((e: unknown) => ({ ok: false, error: e instanceof Error ? e.message : String(e), lines: [] }));
-    // The lists are parsed while apt writes them and stored as soon as apt has them in place,
-    // beside apt building its own cache of them, instead of after apt.
+    // The lists are stored as soon as apt has them in place, beside apt building its own cache
+    // of them, instead of after apt.
     await Promise.race([inPlace, updating]);
     progress.phase = "reading";
     this.events.emit("change", spec.key);
-    const early = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, TailedList>();
-    const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, early, build)]);
+    const verified = (await tail?.finish(paths.lists).catch(() => undefined)) ?? new Map<string, string>();
+    const [update, { packageCount, readError }] = await Promise.all([updating, this.readLists(row, paths, spec, { verified, kept, build })]);
     const now = new Date();
     const error = update.ok ? readError : update.error;
     this.db
@@ -250,19 +262,25 @@ export class PackageIndexes {
     row: PackageIndexRow,
     paths: AptPaths,
     spec: IndexSpec,
-    early: ReadonlyMap<string, TailedList>,
-    build: IndexBuild | undefined,
+    read: {
+      /** By list file name, the file apt verified that was read as it was written. */
+      verified: ReadonlyMap<string, string>;
+      /** The stanzas read, by the file they came from (those not handed to the build). */
+      kept: ReadonlyMap<string, PackageStanza[]>;
+      build: IndexBuild | undefined;
+    },
   ): Promise<{ packageCount: number; readError: string | null }> {
+    const { verified, kept, build } = read;
     try {
       const lists: ImportList[] = [];
       const priorities = new Map<string, number>();
       for (const l of await listFiles(paths, spec)) {
         const k = `${l.uri} ${l.suite}`;
         if (!priorities.has(k)) priorities.set(k, await suitePriority(releaseFile(paths, l.uri, l.suite)));
-        const stanzas = early.get(l.file)?.stanzas ?? undefined;
+        const source = verified.get(l.file);
+        const stanzas = source === undefined ? undefined : kept.get(source);
         lists.push({ ...l, priority: priorities.get(k)!, ...(stanzas ? { stanzas } : {}) });
       }
-      const verified = new Map([...early].map(([file, t]) => [file, t.source]));
       if (build && lists.length > 0 && build.usable(verified)) {
         this.closeIndex(spec.key);
         const built = await build.finish(lists).catch((e: unknown) => (build.abort(), e instanceof Error ? e : new Error(String(e))));

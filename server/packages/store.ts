@@ -196,6 +196,11 @@ export async function importLists(db: IndexDb, lists: readonly ImportList[]): Pr
   return { read: fresh.length, kept: kept.length, inserted: inserts.length, deleted: gone.length, flipped, changed: true, packages: countCandidates(db) };
 }
 
+/** The index's biggest list (by its size when read), or null when it has none. */
+export function biggestList(db: IndexDb): string | null {
+  return (stmt(db, "SELECT file FROM package_lists ORDER BY size DESC LIMIT 1").pluck().get() as string | undefined) ?? null;
+}
+
 export function countCandidates(db: IndexDb): number {
   return (stmt(db, "SELECT count(*) AS n FROM packages WHERE candidate = 1").get() as { n: number }).n;
 }
@@ -208,11 +213,12 @@ interface BuiltRow {
 }
 
 /**
- * A new index file written from nothing while apt downloads its lists: rows go in as each
- * list's stanzas arrive (in the file's one open transaction, with the file unjournaled and
- * without its secondary indexes), and finish() adds what was not streamed, settles the
- * candidates, builds the full-text index and the indexes from their own definitions,
- * commits and moves the file in place. Nothing of it is seen before that: abort() removes it.
+ * An index file written whole while apt downloads its lists (from nothing, or when the big
+ * list changed): rows go in as each list's stanzas arrive (in the file's one open
+ * transaction, with the file unjournaled and without its secondary indexes), and finish()
+ * adds the lists not streamed, settles the candidates, builds the full-text index and the
+ * indexes from their own definitions, commits and moves the file over the old one (whose
+ * connections must be closed). Nothing of it is seen before that: abort() removes it.
  */
 export class IndexBuild {
   private readonly db: IndexDb;
@@ -312,6 +318,8 @@ export class IndexBuild {
     db.exec("COMMIT");
     db.pragma("journal_mode = WAL");
     db.close();
+    // The old file's write-ahead log, if one was left, must not be read as the new file's.
+    for (const f of [`${this.file}-wal`, `${this.file}-shm`]) rmSync(f, { force: true });
     renameSync(this.temp, this.file);
     return { packages: winners.length, candidates: winners };
   }

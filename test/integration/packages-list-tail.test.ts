@@ -52,42 +52,62 @@ async function aptWrites(bytes: Buffer, piece: number): Promise<void> {
   await rename(join(partial, LIST), join(lists, LIST));
 }
 
+/** A tail that collects what it hands over. */
+function collecting() {
+  const handed: PackageStanza[] = [];
+  const batches: { source: string; list: string }[] = [];
+  const tail = new ListTail(partial, new Set([LIST]), (source, list, stanzas) => {
+    batches.push({ source, list });
+    handed.push(...stanzas);
+  });
+  return { tail, handed, batches };
+}
+
 describe("a list read while apt writes it", () => {
-  it("gives the same stanzas as the finished file, whatever the pieces cut", async () => {
+  it("hands over the same stanzas as the finished file, whatever the pieces cut", async () => {
     const whole = [...parsePackages(BYTES)];
     expect(whole).toHaveLength(5000);
     expect(whole[1]!.summary).toBe("package number 1 — ünïcödé");
     for (const piece of [4093, 65536, 1 << 20]) {
-      const tail = new ListTail(partial, new Set([LIST]));
+      const { tail, handed, batches } = collecting();
       await aptWrites(BYTES, piece);
       const got = await tail.finish(lists);
-      expect(got.get(LIST)).toEqual({ source: `${LIST}.Ab12Cd`, stanzas: whole });
+      expect(got.get(LIST)).toBe(`${LIST}.Ab12Cd`);
+      expect(handed).toEqual(whole);
+      expect(new Set(batches.map((b) => `${b.source} ${b.list}`))).toEqual(new Set([`${LIST}.Ab12Cd ${LIST}`]));
       await rm(join(lists, LIST));
     }
   });
 
-  it("hands each batch over as it is parsed, keeping none, a stanza longer than a read included", async () => {
+  it("reads while the file is written, a stanza longer than a read included", async () => {
     // One description of 3 MB: the stanza outgrows the reading buffer, twice over.
     const huge = `Package: huge\nVersion: 1\nDescription: big\n${" word word word word word word word\n".repeat(90_000)}`;
     const bytes = Buffer.from(`${TEXT}\n${huge}\n${stanza(5000)}\n`, "utf8");
     const whole = [...parsePackages(bytes)];
     expect(whole.map((s) => s.name).slice(-2)).toEqual(["huge", "pkg-5000"]);
-    const batches: { source: string; list: string; names: string[] }[] = [];
-    const handed: PackageStanza[] = [];
-    const tail = new ListTail(partial, new Set([LIST]), (source, list, stanzas) => {
-      batches.push({ source, list, names: stanzas.map((s) => s.name) });
-      handed.push(...stanzas);
-    });
-    await aptWrites(bytes, 65536);
-    const got = await tail.finish(lists);
-    expect(got.get(LIST)).toEqual({ source: `${LIST}.Ab12Cd`, stanzas: null });
+    const { tail, handed, batches } = collecting();
+    const temp = join(partial, `${LIST}.Ab12Cd`);
+    const f = await open(temp, "w");
+    const half = Math.floor(TEXT.length / 2);
+    await f.write(bytes.subarray(0, half));
+    // Stanzas come before the file is whole: the watch woke a read.
+    await expect.poll(() => handed.length, { timeout: 5000 }).toBeGreaterThan(0);
+    const early = handed.length;
+    expect(early).toBeLessThan(5000);
+    for (let at = half; at < bytes.length; at += 65536) {
+      await f.write(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
+      await new Promise((r) => setImmediate(r));
+    }
+    await f.close();
+    await rename(temp, join(partial, LIST));
+    await rename(join(partial, LIST), join(lists, LIST));
+    expect((await tail.finish(lists)).get(LIST)).toBe(`${LIST}.Ab12Cd`);
     expect(handed).toEqual(whole);
-    expect(batches.length).toBeGreaterThan(1);
-    expect(new Set(batches.map((b) => `${b.source} ${b.list}`))).toEqual(new Set([`${LIST}.Ab12Cd ${LIST}`]));
+    expect(batches.length).toBeGreaterThan(2);
   });
 
   it("is not used when the file in lists/ is another one (apt wrote it again)", async () => {
-    const tail = new ListTail(partial, new Set([LIST]));
+    const { tail } = collecting();
     await aptWrites(BYTES, 65536);
     // Replaced by a new file of the same content: not the file that was read.
     await writeFile(join(lists, `${LIST}.new`), BYTES);
@@ -96,7 +116,7 @@ describe("a list read while apt writes it", () => {
   });
 
   it("is not used when the list never reached lists/ (apt failed), nor for lists it was not asked about", async () => {
-    const tail = new ListTail(partial, new Set([LIST]));
+    const { tail, batches } = collecting();
     // A list of another index: written and put in place as apt does, but not asked about.
     const other = "other_Packages";
     await writeFile(join(partial, `${other}.Zz9Yy8`), BYTES);
@@ -105,5 +125,6 @@ describe("a list read while apt writes it", () => {
     await writeFile(temp, BYTES.subarray(0, 1000));
     await new Promise((r) => setTimeout(r, 50));
     expect((await tail.finish(lists)).size).toBe(0);
+    expect(batches.every((b) => b.list === LIST)).toBe(true);
   });
 });

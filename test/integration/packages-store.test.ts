@@ -154,6 +154,26 @@ describe("IndexBuild", () => {
     }
   });
 
+  it("replaces an index file that exists, once its connection is closed", async () => {
+    const [main, security] = await lists();
+    const file = join(dir, "replaced.sqlite");
+    const old = openIndex(file);
+    await importLists(old, [main!]);
+    expect(search("fixed", old)).toEqual([]);
+    old.close();
+    const build = new IndexBuild(file);
+    build.add("s_security_Packages.AbC123", security!.file, await stanzasOf(security!));
+    await build.finish([main!, security!]);
+    const now = openIndex(file);
+    try {
+      expect(search("fixed", now)).toEqual(["alpha@1.0-1+deb12u1:description"]);
+      expect(rowsOf("beta", now)).toHaveLength(1);
+      expect(now.pragma("integrity_check", { simple: true })).toBe("ok");
+    } finally {
+      now.close();
+    }
+  });
+
   it("is not usable when a streamed list is not the file apt kept, and abort leaves nothing", async () => {
     const [main] = await lists();
     const file = join(dir, "unused.sqlite");
