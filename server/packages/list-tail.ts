@@ -29,8 +29,8 @@ interface Tailed {
 
 /**
  * After an event the folder is read, and watched again this long after. apt writes a list in
- * pieces of a few KB: an event for each (some 12,500 in a Debian main list) made its download
- * a sixth slower on two cores, while a watch that is dropped at the first event and set again
+ * pieces of a few KB: an event for each (some 12,500 in a Debian main list) made apt take about
+ * a fifth longer on two cores, while a watch that is dropped at the first event and set again
  * after a read and this pause makes some 80 wake-ups, and apt's time is unchanged.
  */
 const PACE_MS = 10;
