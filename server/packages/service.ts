@@ -282,8 +282,8 @@ export class PackageIndexes {
         lists.push({ ...l, priority: priorities.get(k)!, ...(stanzas ? { stanzas } : {}) });
       }
       if (build && lists.length > 0 && build.usable(verified)) {
-        this.closeIndex(spec.key);
-        const built = await build.finish(lists).catch((e: unknown) => (build.abort(), e instanceof Error ? e : new Error(String(e))));
+        // Closed as the new file replaces it: a search meanwhile reads the old one.
+        const built = await build.finish(lists, () => this.closeIndex(spec.key)).catch((e: unknown) => (build.abort(), e instanceof Error ? e : new Error(String(e))));
         if (!(built instanceof Error)) {
           this.names.set(row.id, namesFrom(built.candidates));
           this.generations.set(row.id, (this.generations.get(row.id) ?? 0) + 1);

@@ -288,8 +288,12 @@ export class IndexBuild {
     return true;
   }
 
-  /** Completes the index with apt's lists in place (each streamed one as usable() checked). */
-  async finish(lists: readonly ImportList[]): Promise<{ packages: number; candidates: { name: string; provides: string | null }[] }> {
+  /**
+   * Completes the index with apt's lists in place (each streamed one as usable() checked).
+   * `beforeReplace` is called just before the file takes the old one's place, with no wait
+   * between: the old file's connections are closed there, and none can open it again after.
+   */
+  async finish(lists: readonly ImportList[], beforeReplace: () => void): Promise<{ packages: number; candidates: { name: string; provides: string | null }[] }> {
     const wanted = new Set(lists.map((l) => l.file));
     for (const file of this.lists.keys()) if (!wanted.has(file)) throw new Error(`${file} is not among apt's lists`);
     for (const l of lists) {
@@ -318,6 +322,7 @@ export class IndexBuild {
     db.exec("COMMIT");
     db.pragma("journal_mode = WAL");
     db.close();
+    beforeReplace();
     // The old file's write-ahead log, if one was left, must not be read as the new file's.
     for (const f of [`${this.file}-wal`, `${this.file}-shm`]) rmSync(f, { force: true });
     renameSync(this.temp, this.file);

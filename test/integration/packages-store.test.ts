@@ -2,7 +2,7 @@
 // candidate by pin and version, an unchanged list left alone, a changed one diffed (versions
 // that stay keep their rows, the full-text index follows), a list gone, and search on it all;
 // and an index written from nothing as its lists stream in, the same as one imported.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -123,7 +123,7 @@ describe("IndexBuild", () => {
     build.add("s_main_Packages.AbC123", main!.file, all.slice(1));
     expect(existsSync(file)).toBe(false);
     expect(build.usable(new Map([[main!.file, "s_main_Packages.AbC123"]]))).toBe(true);
-    const built = await build.finish([main!, security!, backports!]);
+    const built = await build.finish([main!, security!, backports!], () => undefined);
     expect(existsSync(`${file}.new`)).toBe(false);
     expect(built.packages).toBe(4);
 
@@ -154,16 +154,22 @@ describe("IndexBuild", () => {
     }
   });
 
-  it("replaces an index file that exists, once its connection is closed", async () => {
+  it("replaces an index file that exists, its connection closed just before (read until then)", async () => {
     const [main, security] = await lists();
     const file = join(dir, "replaced.sqlite");
     const old = openIndex(file);
     await importLists(old, [main!]);
-    expect(search("fixed", old)).toEqual([]);
-    old.close();
+    const before = statSync(file).ino;
     const build = new IndexBuild(file);
     build.add("s_security_Packages.AbC123", security!.file, await stanzasOf(security!));
-    await build.finish([main!, security!]);
+    const seen: { ino: number; search: string[] }[] = [];
+    await build.finish([main!, security!], () => {
+      // The old file is still the one in place, and still answers, when it is to be closed.
+      seen.push({ ino: statSync(file).ino, search: search("fixed", old) });
+      old.close();
+    });
+    expect(seen).toEqual([{ ino: before, search: [] }]);
+    expect(statSync(file).ino).not.toBe(before);
     const now = openIndex(file);
     try {
       expect(search("fixed", now)).toEqual(["alpha@1.0-1+deb12u1:description"]);
@@ -193,7 +199,7 @@ describe("IndexBuild", () => {
     const [main, security] = await lists();
     const build = new IndexBuild(join(dir, "stray.sqlite"));
     build.add("s_security_Packages.AbC123", security!.file, await stanzasOf(security!));
-    await expect(build.finish([main!])).rejects.toThrow(/s_security_Packages is not among apt's lists/);
+    await expect(build.finish([main!], () => undefined)).rejects.toThrow(/s_security_Packages is not among apt's lists/);
     build.abort();
     expect(existsSync(join(dir, "stray.sqlite"))).toBe(false);
   });

@@ -139,7 +139,7 @@ describe("the index of the Debian preset's repositories", () => {
       expect(read.get(big.file)).toMatch(/_Packages\.[A-Za-z0-9]{6}$/);
       expect(build!.usable(read)).toBe(true);
       expect(existsSync(paths.index)).toBe(false);
-      const built = await build!.finish(lists);
+      const built = await build!.finish(lists, () => undefined);
       expect(built.packages).toBeGreaterThan(50_000);
       const streamed = openIndex(paths.index);
       const imported = openIndex(join(dir, "imported.sqlite"));
